@@ -1,0 +1,1 @@
+"""kpt.dev: the Kptfile and kpt's function result types (see v1)."""

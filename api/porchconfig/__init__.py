@@ -1,0 +1,1 @@
+"""config.porch.kpt.dev: Porch's configuration API group, Repository (see v1alpha1)."""

@@ -1,0 +1,1 @@
+"""Repository cache: cached package revisions per repository, background sync, WatcherManager."""

@@ -1,0 +1,1 @@
+"""Typed client for the porch.kpt.dev and config.porch.kpt.dev APIs (porchctl, controllers)."""

@@ -1,0 +1,1 @@
+"""The CaD (configuration as data) engine: every package operation of the API goes through it."""

@@ -1,0 +1,1 @@
+"""kpt in Python: Kptfile handling, package I/O, the KRM function runtime and `fn render`."""

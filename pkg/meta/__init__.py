@@ -1,0 +1,1 @@
+"""Metadata git cannot hold (labels, annotations, finalizers, owners) per package revision."""

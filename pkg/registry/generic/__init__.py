@@ -1,0 +1,1 @@
+"""The generic store: simple namespaced resources in memory, persisted in SQLite."""

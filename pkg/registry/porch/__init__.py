@@ -1,0 +1,1 @@
+"""porch.kpt.dev/v1alpha1 storage: packagerevisions, packagerevisionresources, packages."""

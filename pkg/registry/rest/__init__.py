@@ -1,0 +1,1 @@
+"""Generic REST machinery: per-verb capability protocols, strategies and their drivers."""

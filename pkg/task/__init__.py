@@ -1,0 +1,1 @@
+"""Task handlers of the CaD engine: init, clone, edit, upgrade, and render of a package revision."""

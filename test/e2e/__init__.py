@@ -1,0 +1,1 @@
+"""End-to-end tests against real processes (porch-server, git, kubectl, porchctl)."""
