@@ -104,9 +104,9 @@ def _validate_labels(labels: dict[str, str], path: field.Path) -> field.ErrorLis
     errs = field.ErrorList()
     for key, value in labels.items():
         errs.extend(field.invalid(path, key, msg) for msg in validation.is_qualified_name(key))
+        # Go reports a bad value on the labels path itself, not on the key.
         errs.extend(
-            field.invalid(path.key(key), value, msg)
-            for msg in validation.is_valid_label_value(value)
+            field.invalid(path, value, msg) for msg in validation.is_valid_label_value(value)
         )
     return errs
 

@@ -1,0 +1,1 @@
+"""KRM function runtime: images to implementations, errors, the builtin functions."""

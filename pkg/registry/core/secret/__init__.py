@@ -1,0 +1,1 @@
+"""Core v1 ``secrets`` for standalone mode: strategy (``strategy``) and storage (``storage``)."""

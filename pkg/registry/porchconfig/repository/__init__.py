@@ -1,0 +1,1 @@
+"""``repositories`` (+ ``/status``) for standalone mode: the Repository CRD's rules as storage."""
