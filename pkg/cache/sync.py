@@ -1,0 +1,361 @@
+"""Background sync of one repository: when to refresh it, and its status afterwards.
+
+Where this sits: `pkg.cache.repositorycontroller.RepositoryController` runs one
+`SyncManager` per registered Repository; each syncs through the cache
+(`Cache.open_repository`, `CachedRepository.refresh`), so changes made in git behind the
+server's back reach watchers as ADDED/MODIFIED/DELETED events, and writes the Repository's
+status through a `RepositoryStatusWriter` (the controller's source: the server's own store
+in standalone mode, the Kubernetes API in aggregated mode).
+
+Schedule (porch.md §4.7): a sync when the manager starts (that one opens the repository),
+then every `repo_sync_frequency` after the last sync, or at the next time of
+`spec.sync.schedule` (5-field cron, croniter) when it is set, plus a one-shot sync at
+`spec.sync.runOnceAt` (a time already past and not yet observed syncs at once) and one
+whenever the Repository's generation changes. A random delay of up to `max_jitter` (at most
+a tenth of the period) spreads periodic syncs of many repositories; at most
+`max_concurrent_syncs` run at once server-wide (the others wait their turn; Porch refused
+them). A failed sync is logged with its repository, shown in the Ready condition (False,
+reason Error, the error text) and retried with exponential back-off from `retry_initial` up
+to the period; it never affects other repositories.
+
+Status: Ready True "Ready"/"Repository Ready" after a successful sync; False "Reconciling"
+while the first sync (or the one after a spec change) runs - unlike Porch, periodic syncs of
+a ready repository do not flap Ready to False; False "Error" on failure. Also
+lastFullSyncTime, nextFullSyncTime, observedGeneration, observedRunOnceAt, packageCount
+(package revisions) and gitCommitHash (the branch head, when known).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import logging
+import random
+from typing import Final, Protocol
+
+from croniter import croniter
+from opentelemetry import trace
+
+from api.meta import v1 as metav1
+from api.porchconfig import v1alpha1 as configv1alpha1
+from pkg.cache import cachetypes, repocache
+from pkg.repository import errors
+
+__all__ = [
+    "RepositoryStatusWriter",
+    "SyncManager",
+    "SyncOptions",
+    "next_sync_time",
+]
+
+_log = logging.getLogger(__name__)
+tracer = trace.get_tracer("cache")
+
+_MESSAGE_READY: Final = "Repository Ready"
+_MESSAGE_RECONCILING: Final = "Repository reconciliation in progress"
+
+
+class RepositoryStatusWriter(Protocol):
+    """Where a Repository's status goes (implemented by the controller's source)."""
+
+    async def update_repository_status(
+        self, repo: configv1alpha1.Repository, status: configv1alpha1.RepositoryStatus
+    ) -> None:
+        """Replace the status of the Repository `repo` names (namespace/name). Raises any
+        exception on failure; the sync logs it and carries on (the next write retries)."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """Sync tuning, from the server's flags (`--repo-sync-frequency`,
+    `--max-concurrent-syncs`)."""
+
+    repo_sync_frequency: float = 600.0
+    max_concurrent_syncs: int = 50
+    max_jitter: float = 30.0
+    retry_initial: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.repo_sync_frequency <= 0:
+            raise ValueError("repo_sync_frequency must be positive")
+        if self.max_concurrent_syncs < 1:
+            raise ValueError("max_concurrent_syncs must be at least 1")
+        if self.max_jitter < 0 or self.retry_initial <= 0:
+            raise ValueError("max_jitter must not be negative and retry_initial positive")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+
+def next_sync_time(
+    repo: configv1alpha1.Repository, last_sync: datetime.datetime, frequency: float
+) -> datetime.datetime:
+    """When the next periodic sync is due after `last_sync`: the next time of
+    `spec.sync.schedule` (5-field cron, UTC) if set and valid, else `last_sync + frequency`.
+    An invalid schedule is logged and falls back to the frequency."""
+    spec = repo.spec
+    schedule = spec.sync.schedule if spec is not None and spec.sync is not None else None
+    if schedule:
+        try:
+            nxt = croniter(schedule, last_sync).get_next(datetime.datetime)
+        except (ValueError, KeyError) as err:
+            _log.warning("repository %s: invalid sync schedule %r: %s", _name(repo), schedule, err)
+        else:
+            assert isinstance(nxt, datetime.datetime)
+            return nxt if nxt.tzinfo is not None else nxt.replace(tzinfo=datetime.UTC)
+    return last_sync + datetime.timedelta(seconds=frequency)
+
+
+def _name(repo: configv1alpha1.Repository) -> str:
+    namespace, name = repocache.repository_key_of(repo)
+    return f"{namespace}/{name}"
+
+
+def _run_once_at(repo: configv1alpha1.Repository) -> datetime.datetime | None:
+    spec = repo.spec
+    return spec.sync.run_once_at if spec is not None and spec.sync is not None else None
+
+
+def _generation(repo: configv1alpha1.Repository) -> int | None:
+    return repo.metadata.generation if repo.metadata is not None else None
+
+
+def _location(repo: configv1alpha1.Repository) -> dict[str, object]:
+    """The part of the spec that says where the packages are (type, git, oci)."""
+    if repo.spec is None:
+        return {}
+    return repo.spec.model_dump(include={"type", "git", "oci"}, exclude_none=True)
+
+
+class SyncManager:
+    """Periodic sync of one repository (see module doc). Create, `start`, later `stop`."""
+
+    def __init__(
+        self,
+        cache: repocache.RepositoryCache,
+        repo: configv1alpha1.Repository,
+        *,
+        status_writer: RepositoryStatusWriter,
+        limiter: asyncio.Semaphore,
+        options: SyncOptions | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._cache = cache
+        self._repo = repo
+        self._key = repocache.repository_key_of(repo)
+        self._writer = status_writer
+        self._limiter = limiter
+        self._options = options or SyncOptions()
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._status = (
+            repo.status.model_copy(deep=True)
+            if repo.status is not None
+            else configv1alpha1.RepositoryStatus()
+        )
+        self._sync_requested = True  # the start-up sync
+        self._reopen = False
+        self._failures = 0
+        self._next_regular: datetime.datetime | None = None
+        self.syncs = 0
+        """Completed sync attempts (successful or not)."""
+        self.last_error: BaseException | None = None
+        self.synced = asyncio.Event()
+        """Set after the first sync attempt (whatever its outcome)."""
+
+    @property
+    def repository(self) -> configv1alpha1.Repository:
+        return self._repo
+
+    @property
+    def status(self) -> configv1alpha1.RepositoryStatus:
+        return self._status
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"sync-{self._key[1]}")
+
+    async def stop(self) -> None:
+        """Stop syncing (waits for a sync in progress to be cancelled)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def update(self, repo: configv1alpha1.Repository) -> None:
+        """A new version of the Repository object: sync at once when its generation (its
+        spec) changed; reschedule for a changed schedule or runOnceAt."""
+        old, self._repo = self._repo, repo
+        if _location(repo) != _location(old):
+            # Where to read changed (the CRD forbids it; a standalone store may not): open
+            # the repository afresh, as a new one.
+            self._reopen = True
+            self._sync_requested = True
+        elif _generation(repo) != _generation(old) or repo.spec != old.spec:
+            self._sync_requested = True
+        self._wakeup.set()
+
+    def request_sync(self) -> None:
+        """Sync as soon as a slot is free."""
+        self._sync_requested = True
+        self._wakeup.set()
+
+    # -- the loop -------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            due = self._due()
+            delay = (due - _now()).total_seconds() if due is not None else None
+            if not self._sync_requested and (delay is None or delay > 0):
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), delay)
+                continue
+            self._sync_requested = False
+            await self._sync()
+
+    def _due(self) -> datetime.datetime | None:
+        """The next time a sync is due (None: only on request)."""
+        candidates = [t for t in (self._next_regular, self._pending_run_once()) if t is not None]
+        return min(candidates) if candidates else None
+
+    def _pending_run_once(self) -> datetime.datetime | None:
+        run_once_at = _run_once_at(self._repo)
+        if run_once_at is None or run_once_at == self._status.observed_run_once_at:
+            return None
+        return run_once_at
+
+    async def _sync(self) -> None:
+        namespace, name = self._key
+        async with self._limiter:
+            with tracer.start_as_current_span(
+                "Repository::sync", attributes={"repository": f"{namespace}/{name}"}
+            ) as span:
+                started = _now()
+                run_once_at = self._pending_run_once()
+                first = self._ready_condition() is None or self._reopen
+                if first:
+                    await self._write_status(
+                        self._condition("False", "Reconciling", _MESSAGE_RECONCILING)
+                    )
+                try:
+                    result = await self._refresh()
+                except (errors.RepositoryError, OSError) as err:
+                    span.record_exception(err)
+                    await self._failed(err)
+                except Exception as err:
+                    # A bug, not a remote problem: still never stop syncing the others.
+                    _log.exception("sync of repository %s/%s crashed", namespace, name)
+                    span.record_exception(err)
+                    await self._failed(err)
+                else:
+                    await self._succeeded(result, started, run_once_at)
+                finally:
+                    self.syncs += 1
+                    self.synced.set()
+
+    async def _refresh(self) -> cachetypes.RefreshResult:
+        namespace, name = self._key
+        if self._reopen:
+            self._reopen = False
+            await self._cache.close_repository(namespace, name)
+        fresh = self._cache.get_repository(namespace, name) is None
+        cached = await self._cache.open_repository(self._repo)
+        # E.g. spec.deployment toggled: revisions show it at once (MODIFIED events).
+        await cached.set_repository(self._repo)
+        if fresh:
+            # Opening just fetched and listed everything; no need to do it twice.
+            return cached.facts()
+        return await cached.refresh()
+
+    async def _succeeded(
+        self,
+        result: cachetypes.RefreshResult,
+        started: datetime.datetime,
+        run_once_at: datetime.datetime | None,
+    ) -> None:
+        self._failures = 0
+        self.last_error = None
+        frequency = self._options.repo_sync_frequency
+        jitter = self._rng.uniform(0, min(self._options.max_jitter, frequency / 10))
+        self._next_regular = next_sync_time(self._repo, started, frequency) + datetime.timedelta(
+            seconds=jitter
+        )
+        status = self._status.model_copy(
+            update={
+                "last_full_sync_time": started,
+                "next_full_sync_time": self._next_regular.replace(microsecond=0),
+                "observed_generation": _generation(self._repo),
+                "package_count": result.package_revision_count,
+                "git_commit_hash": result.branch_head,
+            }
+        )
+        if run_once_at is not None and run_once_at <= _now():
+            status.observed_run_once_at = run_once_at
+        self._status = status
+        await self._write_status(self._condition("True", "Ready", _MESSAGE_READY))
+        _log.debug(
+            "synced repository %s/%s: +%d ~%d -%d",
+            *self._key,
+            result.added,
+            result.modified,
+            result.deleted,
+        )
+
+    async def _failed(self, err: BaseException) -> None:
+        self.last_error = err
+        self._failures += 1
+        delay = min(
+            self._options.retry_initial * 2 ** (self._failures - 1),
+            self._options.repo_sync_frequency,
+        )
+        self._next_regular = _now() + datetime.timedelta(seconds=delay)
+        _log.warning(
+            "sync of repository %s/%s failed (attempt %d, retry in %.0fs): %s",
+            *self._key,
+            self._failures,
+            delay,
+            err,
+        )
+        self._status = self._status.model_copy(
+            update={"next_full_sync_time": self._next_regular.replace(microsecond=0)}
+        )
+        await self._write_status(self._condition("False", "Error", str(err) or type(err).__name__))
+
+    # -- status ---------------------------------------------------------------------------------
+    def _ready_condition(self) -> metav1.Condition | None:
+        for condition in self._status.conditions or ():
+            if condition.type == configv1alpha1.CONDITION_READY:
+                return condition
+        return None
+
+    def _condition(self, status: str, reason: str, message: str) -> metav1.Condition:
+        previous = self._ready_condition()
+        transition = (
+            previous.last_transition_time
+            if previous is not None and previous.status == status
+            else _now()
+        )
+        return metav1.Condition(
+            type=configv1alpha1.CONDITION_READY,
+            status=status,
+            reason=reason,
+            message=message,
+            last_transition_time=transition,
+            observed_generation=_generation(self._repo),
+        )
+
+    async def _write_status(self, ready: metav1.Condition) -> None:
+        others = [c for c in self._status.conditions or () if c.type != ready.type]
+        self._status = self._status.model_copy(update={"conditions": [*others, ready]})
+        try:
+            await self._writer.update_repository_status(
+                self._repo, self._status.model_copy(deep=True)
+            )
+        except Exception as err:
+            _log.warning("cannot write status of repository %s/%s: %s", *self._key, err)

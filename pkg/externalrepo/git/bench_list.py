@@ -1,0 +1,202 @@
+"""Benchmark of the git backend: listing a large repository and approving in it.
+
+Not a test (speed targets live in benchmarks): run it by hand or from `make bench`:
+
+    .venv/bin/python -m pkg.externalrepo.git.bench_list [--packages 1000] [--revisions 10] [--http]
+
+It writes, with pygit2, a bare repository in Porch's layout holding `packages` packages with
+`revisions` published revisions each (draft commit with a `kpt:` init/edit annotation, approval
+merge commit on `main`, tag `<pkg>/v<N>`), opens it through `open_repository` (a `file://`
+URL, local repositories allowed), and reports:
+
+- the first listing (cold: every ref's facts computed once),
+- `refresh()` that fetches nothing, then the listing (target: < 50 ms),
+- approving a revision in that repository vs. in an empty one (target: within +-50 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pygit2
+from pygit2 import enums as pygit2_enums
+
+from api.porch import v1alpha1 as porchv1alpha1
+from pkg.externalrepo.git import annotation, cache, commit, git
+from pkg.repository import repository as repo_api
+from pkg.testing import gitserver, repositories
+
+_KPTFILE = "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: {name}\n"
+_INIT = {"type": "init", "init": {"description": "benchmark package"}}
+
+
+def build_repository(path: Path, packages: int, revisions: int) -> None:
+    """A bare repository with `packages` x `revisions` published revisions, Porch-shaped."""
+    repo = pygit2.init_repository(str(path), bare=True, initial_head="main")
+    author = commit.PORCH_AUTHOR
+    readme = repo.create_blob(b"benchmark\n")
+    builder = repo.TreeBuilder()
+    builder.insert("README.md", readme, pygit2_enums.FileMode.BLOB)
+    # Commits a second apart, as a real history has (equal times make libgit2's walks
+    # read far more history than they need).
+    clock = int(time.time()) - 2 * packages * revisions - 10
+    head = commit.create_commit(
+        repo,
+        tree=builder.write(),
+        parents=[],
+        message="Initial commit",
+        author=author,
+        timestamp=clock,
+    )
+    for number in range(1, revisions + 1):
+        for index in range(packages):
+            name = f"pkg-{index:04d}"
+            files = {
+                "Kptfile": _KPTFILE.format(name=name),
+                "config.yaml": f"revision: {number}\npackage: {name}\n",
+            }
+            package_tree = commit.build_tree(repo, files)
+            head_tree = repo[head].peel(pygit2.Commit).tree
+            task = (
+                _INIT
+                if number == 1
+                else {
+                    "type": "edit",
+                    "edit": {"sourceRef": {"name": f"bench.{name}.v{number - 1}"}},
+                }
+            )
+            draft = commit.create_commit(
+                repo,
+                tree=commit.replace_subtree(repo, head_tree, name, package_tree),
+                parents=[head],
+                message=annotation.annotate(
+                    annotation.human_message(str(task["type"])),
+                    package=name,
+                    workspace_name=f"v{number}",
+                    revision=0,
+                    task=task,
+                ),
+                author=author,
+                timestamp=clock + 1,
+            )
+            head = commit.create_commit(
+                repo,
+                tree=commit.replace_subtree(repo, head_tree, name, package_tree),
+                parents=[head, draft],
+                message=annotation.annotate(
+                    annotation.approval_message(name, number),
+                    package=name,
+                    workspace_name=f"v{number}",
+                    revision=number,
+                ),
+                author=author,
+                timestamp=clock + 2,
+            )
+            clock += 2
+            repo.references.create(f"refs/tags/{name}/v{number}", head)
+    repo.references.create("refs/heads/main", head, force=True)
+    repo.compress_references()
+
+
+async def _timed(operation: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await operation()
+    return (time.perf_counter() - started) * 1000
+
+
+async def _approve_once(repo: git.GitRepository, workspace: str) -> float:
+    """Create and propose a new package revision, then time its approval alone."""
+    key = repo_api.PackageRevisionKey(
+        pkg_key=repo_api.PackageKey.from_package_path(repo.key, f"new-{workspace}"),
+        revision=0,
+        workspace_name=repo_api.WorkspaceName(workspace),
+    )
+    draft = await repo.create_package_revision_draft(key)
+    await draft.update_resources(
+        {"Kptfile": _KPTFILE.format(name=f"new-{workspace}")},
+        porchv1alpha1.Task.model_validate(_INIT),
+    )
+    await draft.update_lifecycle(repo_api.Lifecycle.PROPOSED)
+    proposed = await repo.close_package_revision_draft(draft)
+    approving = await repo.update_package_revision(proposed)
+    await approving.update_lifecycle(repo_api.Lifecycle.PUBLISHED)
+    return await _timed(lambda: repo.close_package_revision_draft(approving, revision=1))
+
+
+async def _open(
+    root: Path, remote: Path, name: str, server: gitserver.GitServer | None = None
+) -> git.GitRepository:
+    options = git.GitRepositoryOptions(
+        cache=cache.GitCache(root / f"cache-{name}"),
+        allow_local_repositories=True,
+        local_repository_roots=[root],
+    )
+    url = server.repo_url(remote.name) if server is not None else f"file://{remote}"
+    return await git.open_repository(repositories.repository_object(name, url), options)
+
+
+async def run(packages: int, revisions: int, rounds: int, http: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="porch-bench-") as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        build_repository(root / "served" / "big.git", packages, revisions)
+        build_repository(root / "served" / "empty.git", 0, 0)
+        server = gitserver.GitServer(root / "served") if http else None
+        if server is not None:
+            server.start()
+        print(
+            f"built {packages} packages x {revisions} revisions "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+
+        started = time.perf_counter()
+        big = await _open(root, root / "served" / "big.git", "bench", server)
+        print(f"transport: {'http (loopback git http-backend)' if http else 'file://'}")
+        print(f"open (clone + fetch):            {(time.perf_counter() - started) * 1000:8.1f} ms")
+        listed: list[object] = []
+
+        async def list_all() -> None:
+            listed[:] = list(await big.list_package_revisions())
+
+        print(f"first list (cold):               {await _timed(list_all):8.1f} ms")
+        print(f"  revisions listed:              {len(listed):8d}")
+        fetches, lists = [], []
+        for _ in range(rounds):
+            fetches.append(await _timed(big.refresh))
+            lists.append(await _timed(list_all))
+        print(f"no-op refresh (median):          {statistics.median(fetches):8.1f} ms")
+        print(f"list after no-op fetch (median): {statistics.median(lists):8.1f} ms  (< 50 ms)")
+
+        empty = await _open(root, root / "served" / "empty.git", "empty", server)
+        in_big = [await _approve_once(big, f"ws{i}") for i in range(rounds)]
+        in_empty = [await _approve_once(empty, f"ws{i}") for i in range(rounds)]
+        big_ms, empty_ms = statistics.median(in_big), statistics.median(in_empty)
+        print(f"approve, {packages * revisions} revisions (median): {big_ms:8.1f} ms")
+        print(f"approve, empty repository (median):   {empty_ms:8.1f} ms")
+        print(f"ratio: {big_ms / empty_ms:.2f}  (target 0.5 .. 1.5)")
+        relisted = await _timed(list_all)
+        print(f"list after {rounds} approvals:            {relisted:8.1f} ms")
+        await big.close()
+        await empty.close()
+        if server is not None:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--packages", type=int, default=1000)
+    parser.add_argument("--revisions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--http", action="store_true", help="serve over loopback HTTP")
+    args = parser.parse_args()
+    asyncio.run(run(args.packages, args.revisions, args.rounds, args.http))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1190 @@
+"""The git package repository: Porch's storage layout on a bare pygit2 cache clone.
+
+Where it sits: `pkg/cache` opens one `GitRepository` per registered Repository
+(`open_repository`) and serves listings from it; `pkg/engine` creates drafts, writes
+resources and closes drafts through the `pkg/repository` contracts implemented here. Nothing
+here speaks HTTP to API clients; errors are `pkg.repository.errors`.
+
+Layout and semantics follow Porch exactly (porch.md §4): drafts on `drafts/<path>/<ws>`,
+proposals on `proposed/…`, published revisions as tags `<path>/v<N>` on approval merge commits
+of the registered branch, deletion proposals on `deletionProposed/…`, `kpt:` annotations on
+every commit. Improvements over Porch: every push is conditional on the values the caller
+read (no unconditional pushes, no lost updates; a partially applied push is rolled back),
+listing never walks history per call, and listing does not fetch (call `refresh`).
+
+All git work runs on the clone's executor thread (`cache.SharedClone.run`); methods whose
+names end in `_sync` run there and nowhere else.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime
+import hashlib
+import logging
+import os
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pygit2
+from opentelemetry import trace
+
+from api.porch import v1alpha1 as porchv1alpha1
+from api.porchconfig import v1alpha1 as configv1alpha1
+from pkg.externalrepo.git import annotation, cache, commit, discovery, refs, transport
+from pkg.repository import credentials, errors, paths
+from pkg.repository import repository as repo_api
+
+__all__ = [
+    "GitPackageRevision",
+    "GitPackageRevisionDraft",
+    "GitRepository",
+    "GitRepositoryOptions",
+    "open_repository",
+]
+
+_log = logging.getLogger(__name__)
+tracer = trace.get_tracer("git")
+
+T = TypeVar("T")
+
+_README = "README.md"
+_README_CONTENT = "Created by porch"
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GitRepositoryOptions:
+    """How the server lets repositories be opened (from its flags).
+
+    `cache` holds the bare clones. Local repositories (`file://` URLs and plain paths) are
+    refused unless `allow_local_repositories`, and then accepted only under one of
+    `local_repository_roots`. Pushes are retried `retry_attempts` times in total for errors
+    containing one of `retryable_errors`, after attempt x `retry_delay` seconds (x 5 after a
+    declining pre-receive hook; Porch's 200 ms / 1 s). `default_author` signs commits when
+    neither the Repository nor an authenticated user names an author. `verify_branch=False`
+    skips checking that the registered branch exists (read-only uses, e.g. cloning from an
+    unregistered upstream).
+    """
+
+    cache: cache.GitCache
+    allow_local_repositories: bool = False
+    local_repository_roots: Sequence[Path] = ()
+    credential_resolver: credentials.CredentialResolver | None = None
+    retry_attempts: int = 3
+    retryable_errors: Sequence[str] = transport.DEFAULT_RETRYABLE_ERRORS
+    retry_delay: float = 0.2
+    default_author: commit.Author = commit.PORCH_AUTHOR
+    verify_branch: bool = True
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def _validate_branch(branch: str) -> None:
+    """Porch's rule (a DNS-1123 label once `/` are removed, no `//`) and a valid git ref."""
+    label = branch.replace("/", "")
+    if (
+        "//" in branch
+        or len(label) > 63
+        or not _DNS1123_LABEL.fullmatch(label)
+        or not pygit2.reference_is_valid_name(refs.remote_branch(branch))
+    ):
+        raise errors.InvalidRepositoryError(
+            f"branch name {branch} invalid: it must consist of lower case alphanumeric "
+            "characters, '-' or '/', start and end with an alphanumeric character, and be a "
+            "valid git branch name"
+        )
+
+
+def _validate_directory(directory: str) -> None:
+    if not directory:
+        return
+    segments = directory.split("/")
+    if any(s in ("", ".", "..") or s.lower() == ".git" for s in segments) or any(
+        c in directory for c in ("\\", "\x00")
+    ):
+        raise errors.InvalidRepositoryError(
+            f"directory {directory!r} invalid: must be a relative path without '.', '..', "
+            "'.git' or empty segments"
+        )
+
+
+def _local_path(url: str) -> str | None:
+    """The file system path of a local repository URL, None for a remote URL."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "file":
+        return urllib.parse.unquote(parsed.path)
+    if parsed.scheme == "" and not _SCP_LIKE.match(url):
+        return url
+    return None
+
+
+def _validate_url(url: str, options: GitRepositoryOptions) -> str:
+    """The URL to give libgit2, or `InvalidRepositoryError`/`ForbiddenError`."""
+    if not url:
+        raise errors.InvalidRepositoryError("spec.git.repo must be set")
+    local = _local_path(url)
+    if local is None:
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme in ("http", "https", "ssh") or _SCP_LIKE.match(url):
+            return url
+        raise errors.InvalidRepositoryError(
+            f"repository URL {url!r}: unsupported scheme {scheme!r} (use http, https or ssh)"
+        )
+    if not options.allow_local_repositories:
+        raise errors.ForbiddenError(
+            f"repository URL {url!r}: local repositories are not allowed by this server"
+        )
+    real = os.path.realpath(local)
+    for root in options.local_repository_roots:
+        real_root = os.path.realpath(root)
+        if os.path.commonpath([real, real_root]) == real_root:
+            return real
+    raise errors.ForbiddenError(
+        f"repository URL {url!r}: local repositories must be under one of "
+        f"{[str(r) for r in options.local_repository_roots]}"
+    )
+
+
+async def open_repository(
+    repo: configv1alpha1.Repository, options: GitRepositoryOptions
+) -> GitRepository:
+    """Open (cloning or reusing the cache) the git repository a Repository object registers.
+
+    Validates the spec, resolves credentials, fetches, and checks that the registered branch
+    exists (creating it with "Initial commit: Creating main branch" when
+    `spec.git.createBranch`). Raises `InvalidRepositoryError` (bad spec), `ForbiddenError`
+    (local repository not allowed), `NotFoundError` (branch missing; "branch \\"x\\" not found
+    in repository"), `BackendUnavailableError` (remote unreachable or credentials refused).
+    """
+    metadata = repo.metadata
+    spec = repo.spec
+    if metadata is None or not metadata.name:
+        raise errors.InvalidRepositoryError("repository must have metadata.name")
+    if spec is None or spec.git is None or (spec.type is not None and spec.type != "git"):
+        raise errors.InvalidRepositoryError(
+            f"repository {metadata.name!r} is not a git repository (spec.type git, spec.git)"
+        )
+    git_spec = spec.git
+    branch = git_spec.branch or "main"
+    directory = (git_spec.directory or "").strip("/")
+    with tracer.start_as_current_span(
+        "gitRepository::OpenRepository",
+        attributes={"repository": f"{metadata.namespace or ''}/{metadata.name}"},
+    ):
+        _validate_branch(branch)
+        _validate_directory(directory)
+        url = _validate_url(git_spec.repo, options)
+        key = repo_api.RepositoryKey(
+            namespace=metadata.namespace or "",
+            name=repo_api.RepositoryName(metadata.name),
+            path=directory,
+            placeholder_ws_name=repo_api.WorkspaceName(branch),
+        )
+        secret_name = git_spec.secret_ref.name if git_spec.secret_ref is not None else ""
+        credential: credentials.Credential | None = None
+        if secret_name:
+            if options.credential_resolver is None:
+                raise errors.InvalidRepositoryError(
+                    f"repository {metadata.name!r} names secret {secret_name!r} but this "
+                    "server has no credential resolver"
+                )
+            credential = await options.credential_resolver.resolve(key.namespace, secret_name)
+        author: commit.Author | None = None
+        if git_spec.author or git_spec.email:
+            author = commit.Author(git_spec.author or git_spec.email or "", git_spec.email or "")
+        clone = options.cache.acquire(url)
+        repository = GitRepository(
+            key=key,
+            url=url,
+            clone=clone,
+            options=options,
+            credential=credential,
+            secret_name=secret_name,
+            author=author,
+        )
+        try:
+            await repository._call(
+                lambda: repository._open_sync(create_branch=bool(git_spec.create_branch))
+            )
+        except BaseException:
+            await repository.close()
+            raise
+        return repository
+
+
+# --- snapshots and drafts ----------------------------------------------------------------------
+
+
+class GitPackageRevision:
+    """A snapshot of one revision in git (implements `repository.PackageRevision`).
+
+    Besides the contract it carries what writes need: the remote ref, its exact value (for
+    conditional updates), the package tree.
+    """
+
+    __slots__ = (
+        "_kptfile",
+        "_name",
+        "_repository",
+        "_resources",
+        "_uid",
+        "commit",
+        "key",
+        "kptfile_blob",
+        "lifecycle",
+        "package_tree",
+        "published_at",
+        "published_by",
+        "ref_target",
+        "remote_ref",
+        "tasks",
+        "updated_at",
+    )
+
+    def __init__(
+        self,
+        *,
+        repository: GitRepository,
+        key: repo_api.PackageRevisionKey,
+        lifecycle: repo_api.Lifecycle,
+        commit_info: discovery.CommitInfo,
+        remote_ref: str,
+        ref_target: pygit2.Oid,
+        package: discovery.PackageAt,
+        tasks: tuple[porchv1alpha1.Task, ...],
+        published: discovery.CommitInfo | None,
+    ) -> None:
+        self._repository = repository
+        self.key = key
+        self.lifecycle = lifecycle
+        self.commit = commit_info.id
+        self.remote_ref = remote_ref
+        self.ref_target = ref_target
+        self.package_tree = package.tree
+        self.kptfile_blob = package.kptfile
+        self.tasks = tasks
+        self.updated_at = commit_info.author_time
+        # Porch reports no publisher rather than an empty one.
+        self.published_by: str | None = None
+        self.published_at: datetime.datetime | None = None
+        if published is not None and lifecycle.is_published:
+            # Porch reports no publisher rather than an empty one.
+            self.published_by = published.author_email or None
+            self.published_at = published.author_time
+        self._name: repo_api.PackageRevisionName | None = None
+        self._uid: str | None = None
+        self._kptfile: str | None = None
+        self._resources: dict[str, str] | None = None
+
+    @property
+    def name(self) -> repo_api.PackageRevisionName:
+        if self._name is None:
+            self._name = self.key.k8s_name()
+        return self._name
+
+    @property
+    def uid(self) -> str:
+        if self._uid is None:
+            self._uid = repo_api.package_revision_uid(self.key.repo_key.namespace, self.name)
+        return self._uid
+
+    @property
+    def resource_version(self) -> str:
+        return str(self.commit)
+
+    @property
+    def self_lock(self) -> repo_api.Locator:
+        return repo_api.Locator(
+            type="git",
+            git=repo_api.GitLock(
+                repo=self._repository.url,
+                directory=self.key.pkg_key.full_path,
+                ref=refs.short(self.remote_ref),
+                commit=str(self.commit),
+            ),
+        )
+
+    async def kptfile(self) -> str | None:
+        if self._kptfile is None:
+            self._kptfile = await self._repository._read_blob(self.kptfile_blob)
+        return self._kptfile
+
+    async def resources(self) -> dict[str, str]:
+        if self._resources is None:
+            with tracer.start_as_current_span(
+                "gitPackageRevision::GetResources", attributes=_attributes(self.key)
+            ):
+                self._resources = await self._repository._read_tree(self.package_tree)
+        return dict(self._resources)
+
+    def __repr__(self) -> str:
+        return f"GitPackageRevision({self.name}, {self.lifecycle}, {self.resource_version})"
+
+
+_ALLOWED_LIFECYCLES: dict[repo_api.Lifecycle | None, frozenset[repo_api.Lifecycle]] = {
+    None: frozenset(
+        {repo_api.Lifecycle.DRAFT, repo_api.Lifecycle.PROPOSED, repo_api.Lifecycle.PUBLISHED}
+    ),
+    repo_api.Lifecycle.DRAFT: frozenset(
+        {repo_api.Lifecycle.DRAFT, repo_api.Lifecycle.PROPOSED, repo_api.Lifecycle.PUBLISHED}
+    ),
+    repo_api.Lifecycle.PROPOSED: frozenset(
+        {repo_api.Lifecycle.DRAFT, repo_api.Lifecycle.PROPOSED, repo_api.Lifecycle.PUBLISHED}
+    ),
+    repo_api.Lifecycle.PUBLISHED: frozenset(
+        {repo_api.Lifecycle.PUBLISHED, repo_api.Lifecycle.DELETION_PROPOSED}
+    ),
+    repo_api.Lifecycle.DELETION_PROPOSED: frozenset(
+        {repo_api.Lifecycle.PUBLISHED, repo_api.Lifecycle.DELETION_PROPOSED}
+    ),
+}
+
+
+class GitPackageRevisionDraft:
+    """Pending changes to one revision (implements `repository.PackageRevisionDraft`).
+
+    `commit` is the draft's current local commit: the branch head for a new revision (None
+    in an empty repository), the snapshot's commit for an existing one, then each
+    `update_resources` commit.
+    """
+
+    def __init__(
+        self,
+        *,
+        repository: GitRepository,
+        key: repo_api.PackageRevisionKey,
+        base: GitPackageRevision | None,
+        head: pygit2.Oid | None,
+        author: commit.Author,
+    ) -> None:
+        self._repository = repository
+        self.key = key
+        self.base = base
+        self.lifecycle = base.lifecycle if base is not None else repo_api.Lifecycle.DRAFT
+        self.commit = head if base is None else base.commit
+        self.package_tree = base.package_tree if base is not None else None
+        self.tasks = base.tasks if base is not None else ()
+        self.author = author
+
+    async def update_resources(
+        self,
+        resources: Mapping[str, str],
+        task: porchv1alpha1.Task | None,
+        message: str | None = None,
+    ) -> None:
+        if self.base is not None and self.base.lifecycle.is_published:
+            raise errors.ForbiddenError(
+                f"cannot update a package revision with lifecycle value "
+                f'"{self.base.lifecycle}"; package must be Draft'
+            )
+        files = dict(resources)
+        with tracer.start_as_current_span(
+            "gitPackageRevisionDraft::UpdateResources", attributes=_attributes(self.key)
+        ):
+            await self._repository._call(
+                lambda: self._repository._update_resources_sync(self, files, task, message)
+            )
+
+    async def update_lifecycle(self, lifecycle: repo_api.Lifecycle) -> None:
+        base_lifecycle = self.base.lifecycle if self.base is not None else None
+        if lifecycle not in _ALLOWED_LIFECYCLES[base_lifecycle]:
+            raise errors.ForbiddenError(
+                f"cannot change the lifecycle of package revision {self.key.k8s_name()} "
+                f"from {base_lifecycle or 'new'} to {lifecycle}"
+            )
+        self.lifecycle = lifecycle
+
+
+def _attributes(key: repo_api.PackageRevisionKey) -> dict[str, str]:
+    return {
+        "repository": f"{key.repo_key.namespace}/{key.repo_key.name}",
+        "package": key.pkg_key.package_path,
+        "workspace": key.workspace_name,
+    }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Listing:
+    version: str
+    revisions: tuple[GitPackageRevision, ...]
+    by_package: Mapping[str, tuple[GitPackageRevision, ...]]
+    packages: tuple[repo_api.Package, ...]
+
+
+# --- the repository ----------------------------------------------------------------------------
+
+
+class GitRepository:
+    """A registered git repository (implements `repository.Repository`)."""
+
+    def __init__(
+        self,
+        *,
+        key: repo_api.RepositoryKey,
+        url: str,
+        clone: cache.SharedClone,
+        options: GitRepositoryOptions,
+        credential: credentials.Credential | None,
+        secret_name: str,
+        author: commit.Author | None,
+    ) -> None:
+        self._key = key
+        self._url = url
+        self._clone = clone
+        self._options = options
+        self._credential = credential
+        self._secret_name = secret_name
+        self._author_override = author
+        self._listing: _Listing | None = None
+        # Executor-thread caches of the last listing, reused by the next one.
+        self._by_ref: dict[tuple[str, pygit2.Oid], GitPackageRevision] = {}
+        self._classified: dict[str, refs.ClassifiedRef] = {}
+        self._closed = False
+
+    @property
+    def key(self) -> repo_api.RepositoryKey:
+        return self._key
+
+    @property
+    def url(self) -> str:
+        """The remote URL (as given to libgit2) recorded in self locks."""
+        return self._url
+
+    @property
+    def branch(self) -> str:
+        return self._key.placeholder_ws_name
+
+    def __repr__(self) -> str:
+        return (
+            f"GitRepository({self._key.namespace}/{self._key.name}, {transport.redact(self._url)})"
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the clone's thread; re-resolve credentials once if they are refused."""
+        if self._closed:
+            raise errors.BackendUnavailableError(f"repository {self._key.name} is closed")
+        try:
+            try:
+                return await self._clone.run(fn)
+            except transport.AuthenticationError:
+                resolver = self._options.credential_resolver
+                if not self._secret_name or resolver is None:
+                    raise
+                # The Secret may have been rotated since we read it.
+                self._credential = await resolver.resolve(self._key.namespace, self._secret_name)
+                return await self._clone.run(fn)
+        except transport.TransportError as err:
+            raise transport.to_repository_error(err, f"repository {self._key.name}") from err
+        except pygit2.GitError as err:
+            raise errors.BackendUnavailableError(
+                f"git cache of repository {self._key.name} ({self._clone.path}) failed: {err}"
+            ) from err
+
+    def _repo(self) -> pygit2.Repository:
+        return self._clone.open()
+
+    def _facts(self) -> discovery.Facts:
+        self._clone.open()
+        assert self._clone.facts is not None
+        return self._clone.facts
+
+    def _author(self, user: repo_api.UserInfo | None) -> commit.Author:
+        """Repository author/email override everything; then the authenticated user; then
+        the default (porch.md §4.2)."""
+        if self._author_override is not None:
+            return self._author_override
+        if user is not None and user.is_authenticated and user.name:
+            return commit.Author(user.name, user.name)
+        return self._options.default_author
+
+    def _ref_target_sync(self, local_ref: str) -> pygit2.Oid | None:
+        reference = self._repo().references.get(local_ref)
+        if reference is None:
+            return None
+        target = reference.target
+        assert isinstance(target, pygit2.Oid)  # we create no symbolic refs
+        return target
+
+    def _branch_head_sync(self) -> pygit2.Oid | None:
+        return self._ref_target_sync(refs.local_branch(self.branch))
+
+    # -- fetch, refs, version ---------------------------------------------------------------
+    def _fetch_sync(self, refspecs: Sequence[str] | None = None) -> None:
+        with tracer.start_as_current_span(
+            "gitRepository::fetchRemoteRepository",
+            attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
+        ):
+            changed = transport.fetch_with_retry(
+                self._repo(),
+                self._credential,
+                attempts=self._options.retry_attempts,
+                delay=self._options.retry_delay,
+                refspecs=refspecs,
+                prune=refspecs is None,
+            )
+        if changed > 100:
+            # Many new loose refs (a first clone): pack them so ref scans stay fast.
+            self._repo().compress_references()
+        if changed or not self._clone.fetched:
+            self._clone.version = ""  # stale; recomputed on demand
+        self._clone.fetched = True
+
+    def _resync_sync(self) -> None:
+        """After a failed push: make the cache match the remote again (best effort)."""
+        try:
+            self._fetch_sync()
+        except transport.TransportError as err:
+            _log.warning(
+                "could not resync %s after a failed push: %s", transport.redact(self._url), err
+            )
+            self._clone.version = ""
+
+    def _version_sync(self) -> str:
+        clone = self._clone
+        if not clone.version:
+            repo = self._repo()
+            scanned = sorted(
+                (reference.name, reference.target)
+                for reference in repo.references.iterator()
+                if isinstance(reference.target, pygit2.Oid)
+            )
+            digest = hashlib.sha256()
+            for name, target in scanned:
+                digest.update(f"{name} {target}\n".encode())
+            clone.refs = tuple(scanned)
+            clone.version = digest.hexdigest()
+            self._facts().forget_refs_except(set(scanned))
+        return clone.version
+
+    async def version(self) -> str:
+        with tracer.start_as_current_span(
+            "gitRepository::Version",
+            attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
+        ):
+            return await self._call(self._version_sync)
+
+    async def refresh(self) -> None:
+        with tracer.start_as_current_span(
+            "gitRepository::Refresh",
+            attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
+        ):
+            await self._call(self._fetch_sync)
+
+    # -- opening ----------------------------------------------------------------------------
+    def _open_sync(self, *, create_branch: bool) -> None:
+        self._fetch_sync()
+        if not self._options.verify_branch or self._branch_head_sync() is not None:
+            return
+        if not create_branch:
+            raise errors.NotFoundError(f'branch "{self.branch}" not found in repository')
+        _log.info("creating branch %s in %s", self.branch, transport.redact(self._url))
+        repo = self._repo()
+        readme = repo.create_blob(_README_CONTENT.encode())
+        builder = repo.TreeBuilder()
+        builder.insert(_README, readme, pygit2.enums.FileMode.BLOB)
+        initial = commit.create_commit(
+            repo,
+            tree=builder.write(),
+            parents=[],
+            message=annotation.INITIAL_COMMIT_MESSAGE,
+            author=commit.PORCH_AUTHOR,
+        )
+        try:
+            self._push_sync([transport.RefUpdate(refs.remote_branch(self.branch), None, initial)])
+        except transport.StaleRefError:
+            # Someone else created it meanwhile: use theirs.
+            self._fetch_sync()
+
+    # -- listing ----------------------------------------------------------------------------
+    def _listing_sync(self) -> _Listing:
+        version = self._version_sync()
+        if self._listing is not None and self._listing.version == version:
+            return self._listing
+        facts = self._facts()
+        directory = self._key.path
+        proposals: set[tuple[str, str]] = set()
+        held: list[tuple[str, pygit2.Oid, refs.ClassifiedRef]] = []
+        head: pygit2.Oid | None = None
+        classifications = self._classified
+        for name, target in self._clone.refs:
+            classified = classifications.get(name)
+            if classified is None:
+                classified = classifications[name] = refs.classify(name, self.branch)
+            if classified.kind is refs.RefKind.BRANCH:
+                head = target
+            elif classified.kind is refs.RefKind.DELETION_PROPOSED:
+                proposals.add((classified.full_path, classified.suffix))
+            elif classified.kind in (
+                refs.RefKind.TAG,
+                refs.RefKind.DRAFT,
+                refs.RefKind.PROPOSED,
+            ) and refs.in_directory(classified.full_path, directory):
+                held.append((name, target, classified))
+
+        def deletion_proposed(full_path: str, suffix: str) -> bool:
+            return (full_path, suffix) in proposals
+
+        revisions: list[GitPackageRevision] = []
+        tasks_by_workspace: dict[tuple[str, str], tuple[porchv1alpha1.Task, ...]] = {}
+        previous = self._by_ref
+        by_ref: dict[tuple[str, pygit2.Oid], GitPackageRevision] = {}
+        for name, target, classified in held:
+            found = facts.ref_revision(name, target, classified)
+            if found is None:
+                continue
+            snapshot = previous.get((name, target))
+            if snapshot is None or snapshot.lifecycle is not self._lifecycle(
+                found, snapshot.key, deletion_proposed
+            ):
+                snapshot = self._from_ref(found, deletion_proposed)
+            # Unchanged refs keep their snapshot: rebuilding after a write stays cheap.
+            by_ref[(name, target)] = snapshot
+            revisions.append(snapshot)
+            if found.kind is refs.RefKind.TAG:
+                tasks_by_workspace[(found.full_path, found.workspace)] = found.tasks
+        if head is not None:
+            head_commit = facts.commit(head)
+            for on_branch in facts.branch_packages(self.branch, head_commit, directory):
+                revisions.append(
+                    self._placeholder(on_branch, head_commit, deletion_proposed, tasks_by_workspace)
+                )
+        unique: dict[str, GitPackageRevision] = {}
+        for revision in revisions:
+            # Two tags can name one revision (`pkg/v1` and `pkg/1`): keep the first.
+            unique.setdefault(revision.name, revision)
+        ordered = tuple(sorted(unique.values(), key=lambda r: r.name))
+        by_package: dict[str, list[GitPackageRevision]] = {}
+        for revision in ordered:
+            by_package.setdefault(revision.key.pkg_key.package_path, []).append(revision)
+        packages = tuple(
+            repo_api.Package(
+                key=group[0].key.pkg_key,
+                latest_revision=max(
+                    (
+                        r.key.revision
+                        for r in group
+                        if r.lifecycle.is_published and r.key.revision > 0
+                    ),
+                    default=0,
+                ),
+            )
+            for _, group in sorted(by_package.items())
+        )
+        self._by_ref = by_ref
+        self._classified = {name: classifications[name] for name, _ in self._clone.refs}
+        self._listing = _Listing(
+            version=version,
+            revisions=ordered,
+            by_package={path: tuple(group) for path, group in by_package.items()},
+            packages=packages,
+        )
+        return self._listing
+
+    def _from_ref(
+        self,
+        found: discovery.RefRevision,
+        deletion_proposed: Callable[[str, str], bool],
+    ) -> GitPackageRevision:
+        key = repo_api.PackageRevisionKey(
+            pkg_key=repo_api.PackageKey.from_package_path(
+                self._key, refs.relative_to(found.full_path, self._key.path)
+            ),
+            revision=found.revision,
+            workspace_name=repo_api.WorkspaceName(found.workspace),
+        )
+        return GitPackageRevision(
+            repository=self,
+            key=key,
+            lifecycle=self._lifecycle(found, key, deletion_proposed),
+            commit_info=found.commit,
+            remote_ref=refs.local_to_remote(found.local_ref),
+            ref_target=found.target,
+            package=found.package,
+            tasks=found.tasks,
+            published=found.commit if found.kind is refs.RefKind.TAG else None,
+        )
+
+    @staticmethod
+    def _lifecycle(
+        found: discovery.RefRevision,
+        key: repo_api.PackageRevisionKey,
+        deletion_proposed: Callable[[str, str], bool],
+    ) -> repo_api.Lifecycle:
+        if found.kind is refs.RefKind.DRAFT:
+            return repo_api.Lifecycle.DRAFT
+        if found.kind is refs.RefKind.PROPOSED:
+            return repo_api.Lifecycle.PROPOSED
+        if deletion_proposed(found.full_path, _deletion_suffix(key)):
+            return repo_api.Lifecycle.DELETION_PROPOSED
+        return repo_api.Lifecycle.PUBLISHED
+
+    def _placeholder(
+        self,
+        on_branch: discovery.BranchPackage,
+        head: pygit2.Commit,
+        deletion_proposed: Callable[[str, str], bool],
+        tasks_by_workspace: Mapping[tuple[str, str], tuple[porchv1alpha1.Task, ...]],
+    ) -> GitPackageRevision:
+        full_path = on_branch.package.full_path
+        key = repo_api.PackageRevisionKey(
+            pkg_key=repo_api.PackageKey.from_package_path(
+                self._key, refs.relative_to(full_path, self._key.path)
+            ),
+            revision=repo_api.PLACEHOLDER_REVISION,
+            workspace_name=repo_api.WorkspaceName(self.branch),
+        )
+        lifecycle = (
+            repo_api.Lifecycle.DELETION_PROPOSED
+            if deletion_proposed(full_path, self.branch)
+            else repo_api.Lifecycle.PUBLISHED
+        )
+        return GitPackageRevision(
+            repository=self,
+            key=key,
+            lifecycle=lifecycle,
+            commit_info=discovery.CommitInfo.of(head),
+            remote_ref=refs.remote_branch(self.branch),
+            ref_target=head.id,
+            package=on_branch.package,
+            # The placeholder shows the task of the revision last published on the branch.
+            tasks=tasks_by_workspace.get((full_path, on_branch.workspace), ()),
+            published=on_branch.last_annotated,
+        )
+
+    async def list_package_revisions(
+        self, filter: repo_api.ListPackageRevisionFilter = repo_api.ANY_REVISION
+    ) -> Sequence[GitPackageRevision]:
+        with tracer.start_as_current_span(
+            "gitRepository::ListPackageRevisions",
+            attributes={
+                "repository": f"{self._key.namespace}/{self._key.name}",
+                "package": filter.package_path or "",
+                "workspace": filter.workspace_name or "",
+            },
+        ):
+            listing = await self._call(self._listing_sync)
+        if filter == repo_api.ANY_REVISION:
+            return listing.revisions
+        candidates = (
+            listing.by_package.get(filter.package_path, ())
+            if filter.package_path is not None
+            else listing.revisions
+        )
+        return [r for r in candidates if filter.matches(r.key, r.lifecycle)]
+
+    async def list_packages(self, package_path: str | None = None) -> Sequence[repo_api.Package]:
+        with tracer.start_as_current_span(
+            "gitRepository::ListPackages",
+            attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
+        ):
+            listing = await self._call(self._listing_sync)
+        if package_path is None:
+            return listing.packages
+        return [p for p in listing.packages if p.key.package_path == package_path]
+
+    async def _read_tree(self, tree: pygit2.Oid) -> dict[str, str]:
+        return await self._call(lambda: self._facts().read_tree(tree))
+
+    async def _read_blob(self, blob: pygit2.Oid) -> str:
+        return await self._call(lambda: self._facts().read_blob(blob))
+
+    # -- drafts -----------------------------------------------------------------------------
+    async def create_package_revision_draft(
+        self, key: repo_api.PackageRevisionKey, *, user: repo_api.UserInfo | None = None
+    ) -> GitPackageRevisionDraft:
+        key = dataclasses.replace(
+            key,
+            pkg_key=dataclasses.replace(key.pkg_key, repo_key=self._key),
+            revision=0,
+        )
+        with tracer.start_as_current_span(
+            "gitRepository::CreatePackageRevisionDraft", attributes=_attributes(key)
+        ):
+            repo_api.validate_package_revision_name(
+                self._key.name, key.pkg_key.path, key.pkg_key.package, key.workspace_name
+            )
+            head = await self._call(self._branch_head_sync)
+            return GitPackageRevisionDraft(
+                repository=self, key=key, base=None, head=head, author=self._author(user)
+            )
+
+    async def update_package_revision(
+        self, old: repo_api.PackageRevision, *, user: repo_api.UserInfo | None = None
+    ) -> GitPackageRevisionDraft:
+        snapshot = self._own(old)
+        with tracer.start_as_current_span(
+            "gitRepository::UpdatePackageRevision", attributes=_attributes(snapshot.key)
+        ):
+            return GitPackageRevisionDraft(
+                repository=self,
+                key=snapshot.key,
+                base=snapshot,
+                head=None,
+                author=self._author(user),
+            )
+
+    def _own(self, revision: repo_api.PackageRevision) -> GitPackageRevision:
+        if not isinstance(revision, GitPackageRevision) or revision._repository is not self:
+            raise TypeError(f"{revision!r} was not listed by {self!r}")
+        return revision
+
+    def _update_resources_sync(
+        self,
+        draft: GitPackageRevisionDraft,
+        files: dict[str, str],
+        task: porchv1alpha1.Task | None,
+        message: str | None,
+    ) -> None:
+        # Validate everything before writing a single object.
+        paths.validate_resource_paths(files)
+        repo = self._repo()
+        full_path = draft.key.pkg_key.full_path
+        package_tree = commit.build_tree(repo, files)
+        parent = self._facts().commit(draft.commit) if draft.commit is not None else None
+        root = commit.replace_subtree(
+            repo, parent.tree if parent is not None else None, full_path, package_tree
+        )
+        task_type = task.type if task is not None else annotation.RENDER_TASK_TYPE
+        text = annotation.annotate(
+            message or annotation.human_message(task_type),
+            package=full_path,
+            workspace_name=draft.key.workspace_name,
+            revision=draft.key.revision,
+            task=annotation.task_json(task) if task is not None else {"type": task_type},
+        )
+        draft.commit = commit.create_commit(
+            repo,
+            tree=root,
+            parents=[parent.id] if parent is not None else [],
+            message=text,
+            author=draft.author,
+        )
+        draft.package_tree = package_tree
+        if task is not None:
+            draft.tasks = (task,)
+
+    # -- closing drafts ---------------------------------------------------------------------
+    async def close_package_revision_draft(
+        self, draft: repo_api.PackageRevisionDraft, revision: int = 0
+    ) -> GitPackageRevision:
+        if not isinstance(draft, GitPackageRevisionDraft) or draft._repository is not self:
+            raise TypeError(f"{draft!r} was not created by {self!r}")
+        with tracer.start_as_current_span(
+            "gitRepository::ClosePackageRevisionDraft", attributes=_attributes(draft.key)
+        ):
+            base = draft.base
+            if base is not None and base.lifecycle.is_published:
+                return await self._call(lambda: self._close_published_sync(draft, base))
+            if draft.lifecycle is repo_api.Lifecycle.DELETION_PROPOSED:
+                raise errors.ForbiddenError(
+                    f"package revision {draft.key.k8s_name()} is not published; it cannot be "
+                    "proposed for deletion"
+                )
+            if draft.lifecycle is repo_api.Lifecycle.PUBLISHED:
+                return await self._call(lambda: self._approve_sync(draft, revision))
+            return await self._call(lambda: self._close_unpublished_sync(draft))
+
+    def _close_unpublished_sync(self, draft: GitPackageRevisionDraft) -> GitPackageRevision:
+        if draft.package_tree is None or draft.commit is None:
+            raise errors.InvalidPackageError("package must contain Kptfile at root")
+        full_path = draft.key.pkg_key.full_path
+        workspace = draft.key.workspace_name
+        branch = (
+            refs.proposed_branch(full_path, workspace)
+            if draft.lifecycle is repo_api.Lifecycle.PROPOSED
+            else refs.draft_branch(full_path, workspace)
+        )
+        target = refs.remote_branch(branch)
+        base = draft.base
+        updates: list[transport.RefUpdate] = []
+        if base is not None and base.remote_ref == target:
+            if draft.commit != base.ref_target:
+                updates.append(transport.RefUpdate(target, base.ref_target, draft.commit))
+        else:
+            updates.append(transport.RefUpdate(target, None, draft.commit))
+            if base is not None:
+                updates.append(transport.RefUpdate(base.remote_ref, base.ref_target, None))
+        if updates:
+            self._push_with_retry_sync(lambda _attempt: updates, "ClosePackageRevisionDraft")
+        return self._snapshot_for_ref_sync(refs.remote_to_local(target))
+
+    def _approve_sync(self, draft: GitPackageRevisionDraft, revision: int) -> GitPackageRevision:
+        if draft.package_tree is None or draft.commit is None:
+            raise errors.InvalidPackageError("package must contain Kptfile at root")
+        package_tree = draft.package_tree
+        draft_commit = draft.commit
+        repo = self._repo()
+        full_path = draft.key.pkg_key.full_path
+        branch_ref = refs.remote_branch(self.branch)
+        assigned: list[int] = []
+
+        def attempt(_number: int) -> list[transport.RefUpdate]:
+            # The approval commit must sit on the branch's current head.
+            self._fetch_sync([f"+{branch_ref}:{refs.local_branch(self.branch)}"])
+            head = self._branch_head_sync()
+            if head is None:
+                raise errors.NotFoundError(f'branch "{self.branch}" not found in repository')
+            head_commit = self._facts().commit(head)
+            number_to_use = revision or self._next_revision_sync(full_path)
+            assigned[:] = [number_to_use]
+            merge = commit.create_commit(
+                repo,
+                tree=commit.replace_subtree(repo, head_commit.tree, full_path, package_tree),
+                parents=[head, draft_commit],
+                message=annotation.annotate(
+                    annotation.approval_message(full_path, number_to_use),
+                    package=full_path,
+                    workspace_name=draft.key.workspace_name,
+                    revision=number_to_use,
+                ),
+                author=draft.author,
+            )
+            updates = [
+                transport.RefUpdate(branch_ref, head, merge),
+                transport.RefUpdate(
+                    refs.tag(refs.published_tag(full_path, number_to_use)), None, merge
+                ),
+            ]
+            base = draft.base
+            if base is not None and base.remote_ref != branch_ref:
+                updates.append(transport.RefUpdate(base.remote_ref, base.ref_target, None))
+            return updates
+
+        def rebuild_on(err: transport.StaleRefError) -> bool:
+            # The branch moved (another approval): rebuild on the new head. In automatic
+            # numbering, a taken tag means someone published that number: take the next.
+            if err.remote_ref == branch_ref:
+                return True
+            if not revision and err.remote_ref.startswith(refs.TAGS) and err.expected is None:
+                self._fetch_sync()
+                return True
+            return False
+
+        self._push_with_retry_sync(attempt, "ClosePackageRevisionDraft", rebuild_on=rebuild_on)
+        return self._snapshot_for_ref_sync(refs.tag(refs.published_tag(full_path, assigned[0])))
+
+    def _next_revision_sync(self, full_path: str) -> int:
+        """max(published revision of the package) + 1, from the cached tags."""
+        self._version_sync()
+        prefix = refs.tag(full_path + "/")
+        scanned = self._clone.refs
+        highest = 0
+        # The scan is sorted by name: the package's tags are one contiguous run.
+        for name, _ in scanned[bisect.bisect_left(scanned, (prefix,)) :]:
+            if not name.startswith(prefix):
+                break
+            if "/" not in name[len(prefix) :]:
+                highest = max(highest, refs.tag_revision(name[len(prefix) :]))
+        return highest + 1
+
+    def _close_published_sync(
+        self, draft: GitPackageRevisionDraft, base: GitPackageRevision
+    ) -> GitPackageRevision:
+        branch = refs.remote_branch(
+            refs.deletion_proposed_branch(base.key.pkg_key.full_path, _deletion_suffix(base.key))
+        )
+        updates: list[transport.RefUpdate] = []
+        if draft.lifecycle is repo_api.Lifecycle.DELETION_PROPOSED:
+            if base.lifecycle is repo_api.Lifecycle.PUBLISHED:
+                updates.append(transport.RefUpdate(branch, None, base.commit))
+        elif base.lifecycle is repo_api.Lifecycle.DELETION_PROPOSED:
+            current = self._ref_target_sync(refs.remote_to_local(branch))
+            if current is not None:
+                updates.append(transport.RefUpdate(branch, current, None))
+        if updates:
+            self._push_with_retry_sync(lambda _attempt: updates, "ClosePackageRevisionDraft")
+        if base.key.is_placeholder:
+            return self._placeholder_sync(base.key)
+        return self._snapshot_for_ref_sync(refs.remote_to_local(base.remote_ref))
+
+    # -- deleting ---------------------------------------------------------------------------
+    async def delete_package_revision(
+        self, old: repo_api.PackageRevision, *, user: repo_api.UserInfo | None = None
+    ) -> None:
+        snapshot = self._own(old)
+        with tracer.start_as_current_span(
+            "gitRepository::DeletePackageRevision", attributes=_attributes(snapshot.key)
+        ):
+            await self._call(lambda: self._delete_sync(snapshot, self._author(user)))
+
+    def _delete_sync(self, old: GitPackageRevision, author: commit.Author) -> None:
+        repo = self._repo()
+        full_path = old.key.pkg_key.full_path
+        deletion_branch = refs.remote_branch(
+            refs.deletion_proposed_branch(full_path, _deletion_suffix(old.key))
+        )
+
+        def deletion_branch_update() -> list[transport.RefUpdate]:
+            current = self._ref_target_sync(refs.remote_to_local(deletion_branch))
+            if current is None:
+                return []
+            return [transport.RefUpdate(deletion_branch, current, None)]
+
+        if not old.key.is_placeholder:
+            updates = [transport.RefUpdate(old.remote_ref, old.ref_target, None)]
+            if old.remote_ref.startswith(refs.TAGS):
+                updates += deletion_branch_update()
+            self._push_with_retry_sync(lambda _attempt: updates, "DeletePackageRevision")
+            return
+
+        branch_ref = refs.remote_branch(self.branch)
+
+        def attempt(_number: int) -> list[transport.RefUpdate]:
+            self._fetch_sync([f"+{branch_ref}:{refs.local_branch(self.branch)}"])
+            head = self._branch_head_sync()
+            head_commit = self._facts().commit(head) if head is not None else None
+            if head_commit is None or self._facts().find_package(head_commit, full_path) is None:
+                # Already gone from the branch (deletes are idempotent).
+                return deletion_branch_update()
+            deleted = commit.create_commit(
+                repo,
+                tree=commit.replace_subtree(repo, head_commit.tree, full_path, None),
+                parents=[head_commit.id],
+                message=annotation.delete_message(full_path),
+                author=author,
+            )
+            return [
+                transport.RefUpdate(branch_ref, head_commit.id, deleted),
+                *deletion_branch_update(),
+            ]
+
+        self._push_with_retry_sync(
+            attempt,
+            "DeletePackageRevision",
+            rebuild_on=lambda err: err.remote_ref == branch_ref,
+        )
+
+    # -- pushing ----------------------------------------------------------------------------
+    def _push_with_retry_sync(
+        self,
+        build: Callable[[int], list[transport.RefUpdate]],
+        operation: str,
+        *,
+        rebuild_on: Callable[[transport.StaleRefError], bool] = lambda _err: False,
+    ) -> None:
+        """Build ref updates and push them, retrying per Porch's list and back-off.
+
+        `rebuild_on` decides which stale refs mean "rebuild and try again" (the branch moved
+        under an approval); any other stale ref is a conflict.
+        """
+
+        def attempt(number: int) -> None:
+            updates = build(number)
+            if not updates:
+                return
+            try:
+                self._push_sync(updates)
+            except transport.StaleRefError as err:
+                if number < self._options.retry_attempts and rebuild_on(err):
+                    # Message carries Porch's retryable marker "remote ref".
+                    raise transport.TransportError(f"remote ref moved: {err}") from err
+                raise
+
+        with tracer.start_as_current_span(
+            "gitRepository::pushAndCleanup",
+            attributes={
+                "repository": f"{self._key.namespace}/{self._key.name}",
+                "operation": operation,
+            },
+        ):
+            transport.retry(
+                attempt,
+                attempts=self._options.retry_attempts,
+                retryable=self._options.retryable_errors,
+                delay=self._options.retry_delay,
+            )
+
+    def _push_sync(self, updates: list[transport.RefUpdate]) -> None:
+        """One conditional push; on success the cache's refs match, on failure the cache is
+        resynchronised and a partially applied push is rolled back."""
+        repo = self._repo()
+        try:
+            transport.push(repo, self._credential, updates)
+        except transport.StaleRefError:
+            self._resync_sync()
+            raise
+        except transport.PartialPushError as err:
+            rollback = [
+                transport.RefUpdate(u.remote_ref, u.new, u.old, force=True) for u in err.accepted
+            ]
+            try:
+                transport.push(repo, self._credential, rollback)
+            except transport.TransportError as rollback_err:
+                self._resync_sync()
+                raise errors.BackendUnavailableError(
+                    f"repository {self._key.name}: the remote applied part of an update "
+                    f"({', '.join(refs.short(u.remote_ref) for u in err.accepted)}) and "
+                    f"rejected the rest ({err}); rolling back failed: {rollback_err}"
+                ) from err
+            self._resync_sync()
+            raise transport.RejectedError(err.messages) from err
+        except transport.TransportError:
+            self._resync_sync()
+            raise
+        # libgit2 moved the remote-tracking refs already; make sure, it is cheap.
+        for update in updates:
+            local = refs.remote_to_local(update.remote_ref)
+            if update.new is not None:
+                repo.references.create(local, update.new, force=True)
+            elif (existing := repo.references.get(local)) is not None:
+                existing.delete()
+        self._clone.version = ""
+
+    # -- snapshots after writes -------------------------------------------------------------
+    def _deletion_proposed_sync(self, full_path: str, suffix: str) -> bool:
+        """Whether the deletion-proposal branch exists in the cache (one lookup)."""
+        local = refs.local_branch(refs.deletion_proposed_branch(full_path, suffix))
+        return self._repo().references.get(local) is not None
+
+    def _snapshot_for_ref_sync(self, local_ref: str) -> GitPackageRevision:
+        target = self._ref_target_sync(local_ref)
+        classified = refs.classify(local_ref, self.branch)
+        found = (
+            self._facts().ref_revision(local_ref, target, classified)
+            if target is not None
+            else None
+        )
+        if found is None:
+            raise errors.NotFoundError(f"{refs.short(local_ref)} holds no package")
+        return self._from_ref(found, self._deletion_proposed_sync)
+
+    def _placeholder_sync(self, key: repo_api.PackageRevisionKey) -> GitPackageRevision:
+        head = self._branch_head_sync()
+        if head is not None:
+            head_commit = self._facts().commit(head)
+            for on_branch in self._facts().branch_packages(
+                self.branch, head_commit, self._key.path
+            ):
+                if on_branch.package.full_path == key.pkg_key.full_path:
+                    return self._placeholder(
+                        on_branch, head_commit, self._deletion_proposed_sync, {}
+                    )
+        raise errors.NotFoundError(f"package {key.pkg_key.package_path!r} not found")
+
+    # -- closing ----------------------------------------------------------------------------
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._options.cache.release(self._clone)
+
+
+def _deletion_suffix(key: repo_api.PackageRevisionKey) -> str:
+    """Last segment of the deletion-proposal branch: `v<N>`, else the workspace (the branch
+    name for the placeholder, the tag suffix for non-integer tags)."""
+    return f"v{key.revision}" if key.revision > 0 else key.workspace_name
+
+
+if TYPE_CHECKING:
+    # mypy checks that the classes implement the contracts.
+    _REPOSITORY: type[repo_api.Repository] = GitRepository
+    _REVISION: type[repo_api.PackageRevision] = GitPackageRevision
+    _DRAFT: type[repo_api.PackageRevisionDraft] = GitPackageRevisionDraft

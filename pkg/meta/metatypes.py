@@ -1,0 +1,208 @@
+"""Contracts of the package revision metadata store: what git cannot hold.
+
+Where this sits: `pkg/cache` is the only caller. It reads every record of a repository when
+it opens the repository (`MetadataStore.list`), creates records for revisions it discovers
+without one (reconcile), writes the records the engine hands it on create/update (labels,
+annotations, finalizers, ownerReferences, deletionTimestamp), deletes records of revisions
+gone from the backend and, when a repository is unregistered, all of its records
+(`delete_repository`). The engine never touches a store directly; it passes
+`PackageRevisionMeta` values to the cache (`pkg.cache.cachetypes.CachedRepository`).
+
+Implementations: `pkg.meta.memory.MemoryMetadataStore` (in-process only, for tests and as the
+index of the others) and `pkg.meta.sqlite.SqliteMetadataStore` (the embedded default, one file
+`<data-dir>/metadata.db`). A PostgreSQL store can implement `MetadataStore` later: every
+method is a coroutine, nothing here assumes memory or a file.
+
+Identity: a record is keyed by (namespace, name), the PackageRevision's `metadata.namespace`
+and `metadata.name`; `repository` is a column so that a repository's records can be listed
+and dropped together. Names are unique per namespace across repositories because they start
+with the repository name (`<repo>.<path>.<package>.<workspace>`).
+
+Errors are the domain errors of `pkg.repository.errors`:
+
+    NotFoundError             update/delete of a (namespace, name) that has no record
+    AlreadyExistsError        create of a (namespace, name) that has one
+    BackendUnavailableError   the store's medium failed (disk full, database gone); the
+                              store is unchanged (memory and medium agree)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Protocol
+
+from api.meta import v1 as metav1
+
+__all__ = ["MetadataStore", "PackageRevisionMeta", "now"]
+
+
+def now() -> datetime.datetime:
+    """The current time as Kubernetes stores timestamps: UTC, whole seconds."""
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PackageRevisionMeta:
+    """The metadata of one package revision that lives outside git.
+
+    An immutable value: `labels`/`annotations` are read-only mappings (any mapping given to
+    the constructor is copied), `finalizers` and `owner_references` tuples. Derive changed
+    values with `dataclasses.replace` (or `with_changes`). The `OwnerReference` models are
+    shared: never mutate them, build new ones.
+
+    `creation_timestamp` is set once, when the revision is first seen (created through the
+    API or discovered in git), and never changes; `deletion_timestamp` is set when a delete
+    is requested while finalizers remain (the revision is deleted when the last finalizer is
+    removed). Timestamps are timezone-aware UTC with whole seconds (see `now`).
+
+    The label `kpt.dev/latest-revision` is never stored: the cache computes it on read.
+    """
+
+    namespace: str
+    name: str
+    repository: str
+    creation_timestamp: datetime.datetime
+    labels: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY)
+    annotations: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY)
+    finalizers: tuple[str, ...] = ()
+    owner_references: tuple[metav1.OwnerReference, ...] = ()
+    deletion_timestamp: datetime.datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Freeze the maps so that a record handed out by a store cannot be changed behind
+        # the store's back (the in-memory index shares these objects).
+        for attribute in ("labels", "annotations"):
+            value = getattr(self, attribute)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, attribute, MappingProxyType(dict(value)))
+        object.__setattr__(self, "finalizers", tuple(self.finalizers))
+        object.__setattr__(self, "owner_references", tuple(self.owner_references))
+
+    @classmethod
+    def new(
+        cls,
+        namespace: str,
+        name: str,
+        repository: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+        finalizers: Iterable[str] = (),
+        owner_references: Sequence[metav1.OwnerReference] = (),
+        creation_timestamp: datetime.datetime | None = None,
+        deletion_timestamp: datetime.datetime | None = None,
+    ) -> PackageRevisionMeta:
+        """A record for a revision; `creation_timestamp` defaults to `now()`."""
+        return cls(
+            namespace=namespace,
+            name=name,
+            repository=repository,
+            creation_timestamp=creation_timestamp or now(),
+            labels=labels or _EMPTY,
+            annotations=annotations or _EMPTY,
+            finalizers=tuple(finalizers),
+            owner_references=tuple(owner_references),
+            deletion_timestamp=deletion_timestamp,
+        )
+
+    def with_changes(
+        self,
+        *,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+        finalizers: Iterable[str] | None = None,
+        owner_references: Sequence[metav1.OwnerReference] | None = None,
+        deletion_timestamp: datetime.datetime | None = None,
+    ) -> PackageRevisionMeta:
+        """A copy with the given fields replaced (None keeps a field; to clear a map pass
+        `{}`). Identity and `creation_timestamp` never change."""
+        return dataclasses.replace(
+            self,
+            labels=self.labels if labels is None else labels,
+            annotations=self.annotations if annotations is None else annotations,
+            finalizers=self.finalizers if finalizers is None else tuple(finalizers),
+            owner_references=(
+                self.owner_references if owner_references is None else tuple(owner_references)
+            ),
+            deletion_timestamp=(
+                self.deletion_timestamp if deletion_timestamp is None else deletion_timestamp
+            ),
+        )
+
+    def same_content(self, other: PackageRevisionMeta) -> bool:
+        """Whether the user-visible fields are equal (what decides a MODIFIED event)."""
+        return (
+            dict(self.labels) == dict(other.labels)
+            and dict(self.annotations) == dict(other.annotations)
+            and self.finalizers == other.finalizers
+            and self.owner_references == other.owner_references
+            and self.deletion_timestamp == other.deletion_timestamp
+            and self.creation_timestamp == other.creation_timestamp
+        )
+
+
+class MetadataStore(Protocol):
+    """Persistent `PackageRevisionMeta` records keyed by (namespace, name).
+
+    Concurrency: methods may be called concurrently from one event loop; each call is
+    atomic (a reader never sees half a write) and writes are durable when the call returns.
+    Reads (`get`, `list`) should be cheap: the cache calls `list` once per repository open
+    and keeps its own copy, but other callers may read per request.
+    Values returned are immutable and may be shared between callers.
+    """
+
+    async def get(self, namespace: str, name: str) -> PackageRevisionMeta | None:
+        """The record of (namespace, name), None when there is none."""
+        ...
+
+    async def list(
+        self, namespace: str | None = None, repository: str | None = None
+    ) -> list[PackageRevisionMeta]:
+        """Records of a namespace (None: all), optionally only those of `repository`
+        (needs `namespace`: repository names are per namespace), ordered by (namespace,
+        name)."""
+        ...
+
+    async def create(self, meta: PackageRevisionMeta) -> PackageRevisionMeta:
+        """Store a new record and return it. Raises `AlreadyExistsError` when
+        (namespace, name) has one; `BackendUnavailableError` when it cannot be stored."""
+        ...
+
+    async def create_many(self, metas: Sequence[PackageRevisionMeta]) -> None:
+        """Store several new records in one transaction (the cache's reconcile after
+        discovering many revisions at once). All or nothing: raises `AlreadyExistsError`
+        (nothing stored) when any (namespace, name) has a record or appears twice."""
+        ...
+
+    async def update(self, meta: PackageRevisionMeta) -> PackageRevisionMeta:
+        """Replace the record of (meta.namespace, meta.name) and return the stored value.
+
+        `creation_timestamp` and `repository` of the existing record are kept whatever
+        `meta` says (they are set once). Raises `NotFoundError` when there is no record;
+        `BackendUnavailableError` when it cannot be stored.
+        """
+        ...
+
+    async def delete(self, namespace: str, name: str) -> PackageRevisionMeta:
+        """Remove the record and return what it held. Raises `NotFoundError` when there is
+        none; `BackendUnavailableError` when the medium fails."""
+        ...
+
+    async def delete_many(self, namespace: str, names: Iterable[str]) -> int:
+        """Remove the records of `names` in `namespace` in one transaction; names without
+        a record are skipped. Returns how many went."""
+        ...
+
+    async def delete_repository(self, namespace: str, repository: str) -> int:
+        """Remove every record of `repository` in `namespace`; returns how many went."""
+        ...
+
+    async def close(self) -> None:
+        """Release the medium (files, connections). Further calls are errors."""
+        ...

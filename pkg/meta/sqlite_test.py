@@ -1,0 +1,117 @@
+"""The SQLite metadata store: records survive a restart, writes are atomic, one owner."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from api.meta import v1 as metav1
+from pkg.meta import memory, metatypes, sqlite
+from pkg.repository import errors
+
+OWNER = metav1.OwnerReference(
+    api_version="config.porch.kpt.dev/v1alpha1",
+    kind="PackageVariant",
+    name="pv",
+    uid="1234",
+    block_owner_deletion=True,
+)
+CREATED = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+
+
+def _meta(name: str, repository: str = "repo", **changes: object) -> metatypes.PackageRevisionMeta:
+    return metatypes.PackageRevisionMeta.new(
+        "default",
+        name,
+        repository,
+        creation_timestamp=CREATED,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+async def test_records_survive_close_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "data" / sqlite.DEFAULT_FILE_NAME
+    store = await sqlite.SqliteMetadataStore.open(path)
+    full = _meta(
+        "repo.app.v1",
+        labels={"team": "a"},
+        annotations={"note": "x"},
+        finalizers=["example.com/hold"],
+        owner_references=[OWNER],
+        deletion_timestamp=CREATED + datetime.timedelta(hours=1),
+    )
+    await store.create(full)
+    await store.create_many([_meta("repo.app.v2"), _meta("other.app.v1", "other")])
+    await store.delete("default", "repo.app.v2")
+    await store.close()
+
+    reopened = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        assert await reopened.get("default", "repo.app.v1") == full
+        assert [m.name for m in await reopened.list("default")] == ["other.app.v1", "repo.app.v1"]
+        assert [m.name for m in await reopened.list("default", "repo")] == ["repo.app.v1"]
+    finally:
+        await reopened.close()
+
+
+async def test_second_server_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / sqlite.DEFAULT_FILE_NAME
+    store = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        with pytest.raises(errors.BackendUnavailableError, match="in use by another process"):
+            await sqlite.SqliteMetadataStore.open(path)
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[metatypes.MetadataStore]:
+    opened: metatypes.MetadataStore
+    if request.param == "memory":
+        opened = memory.MemoryMetadataStore()
+    else:
+        opened = await sqlite.SqliteMetadataStore.open(tmp_path / "metadata.db")
+    yield opened
+    await opened.close()
+
+
+async def test_create_many_is_all_or_nothing(store: metatypes.MetadataStore) -> None:
+    await store.create(_meta("repo.app.v1"))
+    with pytest.raises(errors.AlreadyExistsError):
+        await store.create_many([_meta("repo.app.v2"), _meta("repo.app.v1")])
+    assert [m.name for m in await store.list("default")] == ["repo.app.v1"]
+
+
+async def test_update_keeps_creation_time_and_repository(store: metatypes.MetadataStore) -> None:
+    await store.create(_meta("repo.app.v1"))
+    changed = metatypes.PackageRevisionMeta.new(
+        "default", "repo.app.v1", "elsewhere", labels={"a": "b"}
+    )
+    stored = await store.update(changed)
+    assert (stored.creation_timestamp, stored.repository) == (CREATED, "repo")
+    assert dict(stored.labels) == {"a": "b"}
+    with pytest.raises(errors.NotFoundError):
+        await store.update(_meta("repo.app.none"))
+
+
+async def test_delete_repository_removes_only_its_records(store: metatypes.MetadataStore) -> None:
+    await store.create_many([_meta("repo.a.v1"), _meta("repo.b.v1"), _meta("other.a.v1", "other")])
+    assert await store.delete_repository("default", "repo") == 2
+    assert [m.name for m in await store.list("default")] == ["other.a.v1"]
+    assert await store.delete_many("default", ["other.a.v1", "missing"]) == 1
+    with pytest.raises(errors.NotFoundError):
+        await store.delete("default", "other.a.v1")
+
+
+def test_meta_values_cannot_be_changed_behind_the_store() -> None:
+    labels = {"a": "b"}
+    meta = _meta("repo.app.v1", labels=labels)
+    labels["a"] = "changed"
+    assert dict(meta.labels) == {"a": "b"}
+    with pytest.raises(TypeError):
+        meta.labels["x"] = "y"  # type: ignore[index]

@@ -1,0 +1,1 @@
+"""In-memory repository for upper layers' unit tests (`fake.repository.FakeRepository`)."""

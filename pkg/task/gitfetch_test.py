@@ -1,0 +1,82 @@
+"""Tests of reading packages from unregistered git repositories (a real bare repository)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from api.porch import v1alpha1 as porchv1alpha1
+from pkg.repository import errors
+from pkg.task import gitfetch
+
+
+def _fetcher(root: Path) -> gitfetch.GitFetcher:
+    return gitfetch.GitFetcher(
+        gitfetch.GitFetcherOptions(allow_local_repositories=True, local_repository_roots=[root])
+    )
+
+
+def _package(repo: Path, ref: str, directory: str) -> porchv1alpha1.GitPackage:
+    return porchv1alpha1.GitPackage(repo=str(repo), ref=ref, directory=directory)
+
+
+def _rev_parse(repo: Path, ref: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", f"{ref}^{{commit}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+async def test_tag_named_by_package_and_version(blueprints_repo: Path) -> None:
+    fetched = await _fetcher(blueprints_repo.parent).fetch(
+        "ns", _package(blueprints_repo, "basens/v1", "basens")
+    )
+    assert "Kptfile" in fetched.files and "namespace.yaml" in fetched.files
+    assert fetched.lock.commit == _rev_parse(blueprints_repo, "basens/v1")
+    assert (fetched.lock.ref, fetched.lock.directory) == ("basens/v1", "basens")
+
+
+async def test_short_ref_is_tried_below_the_directory(blueprints_repo: Path) -> None:
+    fetched = await _fetcher(blueprints_repo.parent).fetch(
+        "ns", _package(blueprints_repo, "v2", "basens")
+    )
+    assert fetched.lock.commit == _rev_parse(blueprints_repo, "basens/v2")
+    assert fetched.lock.ref == "v2"
+
+
+async def test_branch_and_commit_refs(blueprints_repo: Path) -> None:
+    fetcher = _fetcher(blueprints_repo.parent)
+    head = _rev_parse(blueprints_repo, "main")
+    by_branch = await fetcher.fetch("ns", _package(blueprints_repo, "main", "empty"))
+    by_commit = await fetcher.fetch("ns", _package(blueprints_repo, head, "empty"))
+    assert by_branch.lock.commit == by_commit.lock.commit == head
+    assert by_branch.files == by_commit.files
+
+
+async def test_missing_ref_and_missing_package(blueprints_repo: Path) -> None:
+    fetcher = _fetcher(blueprints_repo.parent)
+    with pytest.raises(errors.NotFoundError, match="ref 'nope' not found"):
+        await fetcher.fetch("ns", _package(blueprints_repo, "nope", "basens"))
+    with pytest.raises(errors.NotFoundError, match="package must contain Kptfile at root"):
+        await fetcher.fetch("ns", _package(blueprints_repo, "basens/v1", "not-there"))
+
+
+async def test_local_repositories_need_permission(blueprints_repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(errors.ForbiddenError, match="local repositories are not allowed"):
+        await gitfetch.GitFetcher().fetch("ns", _package(blueprints_repo, "basens/v1", "basens"))
+    with pytest.raises(errors.ForbiddenError, match="must be under one of"):
+        await _fetcher(tmp_path).fetch("ns", _package(blueprints_repo, "basens/v1", "basens"))
+
+
+async def test_unreachable_remote_is_backend_unavailable() -> None:
+    fetcher = gitfetch.GitFetcher(gitfetch.GitFetcherOptions(retry_attempts=1))
+    with pytest.raises(errors.BackendUnavailableError, match="cannot clone Git repository"):
+        await fetcher.fetch(
+            "ns",
+            porchv1alpha1.GitPackage(repo="http://127.0.0.1:9/none.git", ref="v1", directory="x"),
+        )
