@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pkg.cmd.server import main
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """The command configures process-wide logging; give the next test the old setup."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_help_lists_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in (
+        "--standalone",
+        "--data-dir",
+        "--write-kubeconfig",
+        "--requestheader-allowed-names",
+        "--authorization-mode",
+        "--local-repository-root",
+        "--repo-sync-frequency",
+        "--max-request-body-size",
+    ):
+        assert flag in out
+
+
+def test_invalid_options_exit_2_naming_every_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main.main(
+        [
+            "--standalone",
+            "--data-dir",
+            str(tmp_path),
+            "--bind-address",
+            "localhost",
+            "--client-ca-file",
+            str(tmp_path / "missing.pem"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "porch-server: --bind-address: 'localhost' is not an IP address" in err
+    assert f"porch-server: --client-ca-file: {tmp_path / 'missing.pem'}" in err
+
+
+def test_a_bad_duration_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["--repo-sync-frequency", "often"]) == 2
+    assert "invalid duration 'often'" in capsys.readouterr().err
+
+
+def test_an_unreadable_token_file_stops_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text("only-a-token\n")
+    code = main.main(
+        [
+            "--standalone",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--bind-address",
+            "127.0.0.1",
+            "--token-auth-file",
+            str(tokens),
+        ]
+    )
+    assert code == 1
+    assert "--token-auth-file" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""End-to-end tests of porch-server itself: kubectl, the Python client, security, lifecycle."""
