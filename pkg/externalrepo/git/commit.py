@@ -3,7 +3,8 @@
 Called by `git.py` on a clone's executor thread. Every write of a package replaces the
 package directory as a whole: the new tree is the parent commit's tree with the directory at
 the package's full path swapped for a freshly built tree (or removed), ancestors rebuilt,
-everything else shared. Objects are written locally only; pushing them is `transport.push`.
+everything else shared. Objects are written into the repository at hand (a cache clone, from
+which `transport.push` sends them, or a local repository used in place).
 """
 
 from __future__ import annotations

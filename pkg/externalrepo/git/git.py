@@ -8,24 +8,41 @@ here speaks HTTP to API clients; errors are `pkg.repository.errors`.
 Layout and semantics follow Porch exactly (porch.md §4): drafts on `drafts/<path>/<ws>`,
 proposals on `proposed/…`, published revisions as tags `<path>/v<N>` on approval merge commits
 of the registered branch, deletion proposals on `deletionProposed/…`, `kpt:` annotations on
-every commit. Improvements over Porch: every push is conditional on the values the caller
-read (no unconditional pushes, no lost updates; a partially applied push is rolled back),
-listing never walks history per call, and listing does not fetch (call `refresh`).
+every commit. Improvements over Porch: every write is one atomic compare-and-swap of all the
+refs it changes, conditional on the values the caller read (no unconditional pushes, no lost
+updates, never half applied), listing never walks history per call, listing does not fetch
+(call `refresh`), and a write costs O(change), not O(repository size).
+
+Two ways to reach a repository:
+
+- Remote (http, https, ssh, and local repositories that are not bare): a bare cache clone,
+  fetched with libgit2; writes build objects in the clone and `transport.push` them with
+  `git push --atomic --force-with-lease` (see `transport` for why the git CLI).
+- Local bare repositories (`file://` or a path, allowed only under the configured roots):
+  used in place, no clone and no push. Objects are written straight into the repository, refs
+  are read from it (`refresh` re-reads them, nothing is fetched), and the ref changes of one
+  close/delete are one `reftransaction.apply` (lock every ref, compare, set, commit). Receive
+  hooks (pre-receive, update, post-receive) do NOT run for these: hooks are the remote's
+  guard against its clients, and a local repository is the operator's own disk, which the
+  operator allowed the server to write by listing its root; there is no receive-pack in
+  between to run them. Outside writers (a person's `git push` into the same repository)
+  stay safe: they and we take the same ref lock files, and every update is compared with the
+  value we read.
 
 All git work runs on the clone's executor thread (`cache.SharedClone.run`); methods whose
-names end in `_sync` run there and nowhere else.
+names end in `_sync` run there and nowhere else. After every write the cache runs `git gc
+--auto` in the background now and then (`cache.GitCache.after_write`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import dataclasses
 import datetime
 import hashlib
 import logging
-import os
 import re
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -35,7 +52,16 @@ from opentelemetry import trace
 
 from api.porch import v1alpha1 as porchv1alpha1
 from api.porchconfig import v1alpha1 as configv1alpha1
-from pkg.externalrepo.git import annotation, cache, commit, discovery, refs, transport
+from pkg.externalrepo.git import (
+    annotation,
+    cache,
+    commit,
+    discovery,
+    refs,
+    reftransaction,
+    transport,
+    urls,
+)
 from pkg.repository import credentials, errors, paths
 from pkg.repository import repository as repo_api
 
@@ -55,7 +81,7 @@ T = TypeVar("T")
 _README = "README.md"
 _README_CONTENT = "Created by porch"
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:")
+_VERSION_MODULUS = 1 << 256
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,7 +90,8 @@ class GitRepositoryOptions:
 
     `cache` holds the bare clones. Local repositories (`file://` URLs and plain paths) are
     refused unless `allow_local_repositories`, and then accepted only under one of
-    `local_repository_roots`. Pushes are retried `retry_attempts` times in total for errors
+    `local_repository_roots` (bare ones are then written in place, see the module doc).
+    Writes are retried `retry_attempts` times in total for errors
     containing one of `retryable_errors`, after attempt x `retry_delay` seconds (x 5 after a
     declining pre-receive hook; Porch's 200 ms / 1 s). `default_author` signs commits when
     neither the Repository nor an authenticated user names an author. `verify_branch=False`
@@ -115,41 +142,31 @@ def _validate_directory(directory: str) -> None:
         )
 
 
-def _local_path(url: str) -> str | None:
-    """The file system path of a local repository URL, None for a remote URL."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme == "file":
-        return urllib.parse.unquote(parsed.path)
-    if parsed.scheme == "" and not _SCP_LIKE.match(url):
-        return url
-    return None
-
-
 def _validate_url(url: str, options: GitRepositoryOptions) -> str:
-    """The URL to give libgit2, or `InvalidRepositoryError`/`ForbiddenError`."""
-    if not url:
-        raise errors.InvalidRepositoryError("spec.git.repo must be set")
-    local = _local_path(url)
-    if local is None:
-        scheme = urllib.parse.urlsplit(url).scheme
-        if scheme in ("http", "https", "ssh") or _SCP_LIKE.match(url):
-            return url
-        raise errors.InvalidRepositoryError(
-            f"repository URL {url!r}: unsupported scheme {scheme!r} (use http, https or ssh)"
-        )
-    if not options.allow_local_repositories:
-        raise errors.ForbiddenError(
-            f"repository URL {url!r}: local repositories are not allowed by this server"
-        )
-    real = os.path.realpath(local)
-    for root in options.local_repository_roots:
-        real_root = os.path.realpath(root)
-        if os.path.commonpath([real, real_root]) == real_root:
-            return real
-    raise errors.ForbiddenError(
-        f"repository URL {url!r}: local repositories must be under one of "
-        f"{[str(r) for r in options.local_repository_roots]}"
+    """The URL to open (a local one as its real path), or `InvalidRepositoryError`/
+    `ForbiddenError` (the policy is `urls.check_url`)."""
+    return urls.check_url(
+        url,
+        allow_local=options.allow_local_repositories,
+        local_roots=options.local_repository_roots,
     )
+
+
+def _is_local_bare_repository(url: str) -> bool:
+    """Whether `url` (already validated) is a local bare repository, used in place."""
+    if urls.local_path(url) is None:
+        return False
+    try:
+        # NO_SEARCH: never a repository in a parent directory of the configured path.
+        repo = pygit2.Repository(url, flags=pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+    except pygit2.GitError:
+        return False  # not (yet) a repository: the fetch reports it
+    try:
+        # A non-bare repository keeps the clone-and-push path: git's receive-pack refuses
+        # to move the branch checked out in its work tree (receive.denyCurrentBranch).
+        return bool(repo.is_bare)
+    finally:
+        repo.free()
 
 
 async def open_repository(
@@ -199,7 +216,8 @@ async def open_repository(
         author: commit.Author | None = None
         if git_spec.author or git_spec.email:
             author = commit.Author(git_spec.author or git_spec.email or "", git_spec.email or "")
-        clone = options.cache.acquire(url)
+        local = await asyncio.to_thread(_is_local_bare_repository, url)
+        clone = options.cache.acquire(url, local=local)
         repository = GitRepository(
             key=key,
             url=url,
@@ -485,7 +503,8 @@ class GitRepository:
             raise transport.to_repository_error(err, f"repository {self._key.name}") from err
         except pygit2.GitError as err:
             raise errors.BackendUnavailableError(
-                f"git cache of repository {self._key.name} ({self._clone.path}) failed: {err}"
+                f"git {'repository' if self._clone.local else 'cache'} of repository "
+                f"{self._key.name} ({self._clone.path}) failed: {err}"
             ) from err
 
     def _repo(self) -> pygit2.Repository:
@@ -506,11 +525,17 @@ class GitRepository:
         return self._options.default_author
 
     def _ref_target_sync(self, local_ref: str) -> pygit2.Oid | None:
-        reference = self._repo().references.get(local_ref)
+        """The value of a ref known by its cache name (`refs/remotes/origin/x`, `refs/tags/y`):
+        in a cache clone as last fetched, in a local repository as it is now."""
+        name = refs.local_to_remote(local_ref) if self._clone.local else local_ref
+        reference = self._repo().references.get(name)
         if reference is None:
             return None
         target = reference.target
-        assert isinstance(target, pygit2.Oid)  # we create no symbolic refs
+        if not isinstance(target, pygit2.Oid):
+            # Only a local repository can hold symbolic refs we did not create.
+            resolved = reference.resolve()
+            return resolved.target if isinstance(resolved.target, pygit2.Oid) else None
         return target
 
     def _branch_head_sync(self) -> pygit2.Oid | None:
@@ -518,6 +543,13 @@ class GitRepository:
 
     # -- fetch, refs, version ---------------------------------------------------------------
     def _fetch_sync(self, refspecs: Sequence[str] | None = None) -> None:
+        """Fetch (all refs, or `refspecs`) into the cache clone. A local repository has
+        nothing to fetch: a full fetch means "re-read the refs" (on the next `version`)."""
+        if self._clone.local:
+            if refspecs is None:
+                self._clone.version = ""
+            self._clone.fetched = True
+            return
         with tracer.start_as_current_span(
             "gitRepository::fetchRemoteRepository",
             attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
@@ -531,14 +563,19 @@ class GitRepository:
                 prune=refspecs is None,
             )
         if changed > 100:
-            # Many new loose refs (a first clone): pack them so ref scans stay fast.
+            # Many new loose refs (a first clone): pack them so ref scans stay fast, and
+            # have the objects repacked with a bitmap so pushes stay cheap.
             self._repo().compress_references()
+            self._options.cache.after_write(self._clone, repack=True)
         if changed or not self._clone.fetched:
             self._clone.version = ""  # stale; recomputed on demand
         self._clone.fetched = True
 
     def _resync_sync(self) -> None:
-        """After a failed push: make the cache match the remote again (best effort)."""
+        """After a failed write: make the cache match the remote again (best effort)."""
+        if self._clone.local:
+            self._clone.version = ""
+            return
         try:
             self._fetch_sync()
         except transport.TransportError as err:
@@ -547,22 +584,54 @@ class GitRepository:
             )
             self._clone.version = ""
 
+    def _scan_refs_sync(self) -> list[tuple[str, pygit2.Oid]]:
+        """Every ref, sorted, by cache name (a local repository's branches are renamed to
+        `refs/remotes/origin/…` so that discovery reads both kinds alike)."""
+        scanned: list[tuple[str, pygit2.Oid]] = []
+        local = self._clone.local
+        for reference in self._repo().references.iterator():
+            target = reference.target
+            if not isinstance(target, pygit2.Oid):
+                continue
+            name = reference.name
+            if local:
+                if name.startswith(refs.HEADS):
+                    name = refs.remote_to_local(name)
+                elif not name.startswith(refs.TAGS):
+                    continue  # the operator's own remote-tracking refs, notes, ...
+            scanned.append((name, target))
+        scanned.sort()
+        return scanned
+
     def _version_sync(self) -> str:
+        """The repository version: a sum of one hash per (ref, value), so that our own writes
+        can update it (and the sorted ref list) in O(change) (`_note_written_sync`)."""
         clone = self._clone
         if not clone.version:
-            repo = self._repo()
-            scanned = sorted(
-                (reference.name, reference.target)
-                for reference in repo.references.iterator()
-                if isinstance(reference.target, pygit2.Oid)
-            )
-            digest = hashlib.sha256()
-            for name, target in scanned:
-                digest.update(f"{name} {target}\n".encode())
-            clone.refs = tuple(scanned)
-            clone.version = digest.hexdigest()
+            scanned = self._scan_refs_sync()
+            clone.refs = scanned
+            clone.version_sum = sum(_ref_hash(name, target) for name, target in scanned)
+            clone.version = f"{clone.version_sum % _VERSION_MODULUS:064x}"
             self._facts().forget_refs_except(set(scanned))
         return clone.version
+
+    def _note_written_sync(self, updates: Sequence[transport.RefUpdate]) -> None:
+        """After a successful write: apply it to the cached ref list and version (a rescan
+        would cost O(refs)), and let the cache schedule background maintenance."""
+        clone = self._clone
+        if clone.version:
+            scanned = clone.refs
+            for update in updates:
+                name = refs.remote_to_local(update.remote_ref)
+                index = bisect.bisect_left(scanned, (name,))
+                if index < len(scanned) and scanned[index][0] == name:
+                    clone.version_sum -= _ref_hash(*scanned[index])
+                    del scanned[index]
+                if update.new is not None:
+                    scanned.insert(index, (name, update.new))
+                    clone.version_sum += _ref_hash(name, update.new)
+            clone.version = f"{clone.version_sum % _VERSION_MODULUS:064x}"
+        self._options.cache.after_write(clone)
 
     async def version(self) -> str:
         with tracer.start_as_current_span(
@@ -577,6 +646,13 @@ class GitRepository:
             attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
         ):
             await self._call(self._fetch_sync)
+
+    async def branch_head(self) -> str | None:
+        """The commit id at the head of the registered branch (as of the last `refresh` for a
+        remote repository, as it is now for a local one), None if the branch does not exist
+        (for a Repository's `status.gitCommitHash`)."""
+        head = await self._call(self._branch_head_sync)
+        return str(head) if head is not None else None
 
     # -- opening ----------------------------------------------------------------------------
     def _open_sync(self, *, create_branch: bool) -> None:
@@ -598,7 +674,10 @@ class GitRepository:
             author=commit.PORCH_AUTHOR,
         )
         try:
-            self._push_sync([transport.RefUpdate(refs.remote_branch(self.branch), None, initial)])
+            self._push_sync(
+                [transport.RefUpdate(refs.remote_branch(self.branch), None, initial)],
+                "CreateBranch",
+            )
         except transport.StaleRefError:
             # Someone else created it meanwhile: use theirs.
             self._fetch_sync()
@@ -927,8 +1006,10 @@ class GitRepository:
         assigned: list[int] = []
 
         def attempt(_number: int) -> list[transport.RefUpdate]:
-            # The approval commit must sit on the branch's current head.
-            self._fetch_sync([f"+{branch_ref}:{refs.local_branch(self.branch)}"])
+            # The approval commit must sit on the branch's current head. Build on the head
+            # we know, without fetching first (a fetch costs a full ref advertisement): if
+            # the branch moved, the conditional update fails, the failure refetches, and
+            # `rebuild_on` has the next attempt build on the new head.
             head = self._branch_head_sync()
             if head is None:
                 raise errors.NotFoundError(f'branch "{self.branch}" not found in repository')
@@ -1038,7 +1119,8 @@ class GitRepository:
         branch_ref = refs.remote_branch(self.branch)
 
         def attempt(_number: int) -> list[transport.RefUpdate]:
-            self._fetch_sync([f"+{branch_ref}:{refs.local_branch(self.branch)}"])
+            # On the head we know; a moved branch fails the update and is rebuilt on (see
+            # `_approve_sync`).
             head = self._branch_head_sync()
             head_commit = self._facts().commit(head) if head is not None else None
             if head_commit is None or self._facts().find_package(head_commit, full_path) is None:
@@ -1081,7 +1163,7 @@ class GitRepository:
             if not updates:
                 return
             try:
-                self._push_sync(updates)
+                self._push_sync(updates, operation)
             except transport.StaleRefError as err:
                 if number < self._options.retry_attempts and rebuild_on(err):
                     # Message carries Porch's retryable marker "remote ref".
@@ -1102,41 +1184,58 @@ class GitRepository:
                 delay=self._options.retry_delay,
             )
 
-    def _push_sync(self, updates: list[transport.RefUpdate]) -> None:
-        """One conditional push; on success the cache's refs match, on failure the cache is
-        resynchronised and a partially applied push is rolled back."""
-        repo = self._repo()
-        try:
-            transport.push(repo, self._credential, updates)
-        except transport.StaleRefError:
-            self._resync_sync()
-            raise
-        except transport.PartialPushError as err:
-            rollback = [
-                transport.RefUpdate(u.remote_ref, u.new, u.old, force=True) for u in err.accepted
-            ]
+    def _push_sync(self, updates: list[transport.RefUpdate], operation: str) -> None:
+        """Apply `updates` as one compare-and-swap: all or nothing. Afterwards the cache's
+        refs match; on failure the cache is resynchronised."""
+        if self._clone.local:
             try:
-                transport.push(repo, self._credential, rollback)
-            except transport.TransportError as rollback_err:
+                reftransaction.apply(self._repo(), updates, f"porch: {operation}")
+            except transport.TransportError:
                 self._resync_sync()
-                raise errors.BackendUnavailableError(
-                    f"repository {self._key.name}: the remote applied part of an update "
-                    f"({', '.join(refs.short(u.remote_ref) for u in err.accepted)}) and "
-                    f"rejected the rest ({err}); rolling back failed: {rollback_err}"
-                ) from err
-            self._resync_sync()
-            raise transport.RejectedError(err.messages) from err
-        except transport.TransportError:
-            self._resync_sync()
-            raise
-        # libgit2 moved the remote-tracking refs already; make sure, it is cheap.
+                raise
+            self._note_written_sync(updates)
+            return
+        pending = updates
+        # Twice at most: a lease failure caused by updates that had already landed (a retry
+        # after a lost reply) is pushed again without them.
+        for _ in range(2):
+            try:
+                transport.push(self._clone.path, self._url, self._credential, pending)
+                break
+            except transport.LeaseError:
+                self._resync_sync()
+                pending = self._not_landed_sync(pending)
+                if not pending:
+                    break
+            except transport.TransportError:
+                self._resync_sync()
+                raise
+        else:
+            raise transport.TransportError(
+                f"remote ref {', '.join(u.remote_ref for u in pending)} keeps changing"
+            )
+        repo = self._repo()
         for update in updates:
             local = refs.remote_to_local(update.remote_ref)
             if update.new is not None:
                 repo.references.create(local, update.new, force=True)
             elif (existing := repo.references.get(local)) is not None:
                 existing.delete()
-        self._clone.version = ""
+        self._note_written_sync(updates)
+
+    def _not_landed_sync(self, updates: list[transport.RefUpdate]) -> list[transport.RefUpdate]:
+        """After `git push` refused a lease and the cache was refetched: the updates still to
+        do; raises `StaleRefError` for the first ref holding neither its old nor its new value
+        (git's report does not say what the remote had; the fetch does)."""
+        pending: list[transport.RefUpdate] = []
+        for update in updates:
+            actual = self._ref_target_sync(refs.remote_to_local(update.remote_ref))
+            if actual == update.new:
+                continue
+            if actual != update.old:
+                raise transport.StaleRefError(update.remote_ref, update.old, actual)
+            pending.append(update)
+        return pending
 
     # -- snapshots after writes -------------------------------------------------------------
     def _deletion_proposed_sync(self, full_path: str, suffix: str) -> bool:
@@ -1175,6 +1274,11 @@ class GitRepository:
             return
         self._closed = True
         await self._options.cache.release(self._clone)
+
+
+def _ref_hash(name: str, target: pygit2.Oid) -> int:
+    """One ref's share of the repository version."""
+    return int.from_bytes(hashlib.sha256(f"{name} {target}".encode()).digest())
 
 
 def _deletion_suffix(key: repo_api.PackageRevisionKey) -> str:

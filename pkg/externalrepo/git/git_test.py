@@ -169,6 +169,7 @@ async def test_full_write_cycle_over_http_with_basic_auth(
     assert approval["author"] == "bob <bob>"
     assert approval["committer"] == PORCH
     assert approval["message"].startswith("Approving package revision basens/1\n\nkpt:")
+    assert await repo.branch_head() == refs_now["refs/heads/main"]
     assert _annotation(approval["message"]) == {
         "package": "basens",
         "workspaceName": "ws1",
@@ -448,6 +449,13 @@ async def test_https_with_a_trusted_certificate(tmp_path: Path, git_cache: cache
                 repositories.repository_object("blueprints", url), _options(git_cache)
             )
             assert len(await repo.list_package_revisions()) == 16
+            # Pushes (the git CLI) trust the same certificates as fetches (libgit2).
+            draft = await repo.create_package_revision_draft(_key(repo, "tls", "ws"))
+            await draft.update_resources({"Kptfile": KPTFILE}, INIT)
+            created = await repo.close_package_revision_draft(draft)
+            assert server.refs("blueprints.git")["refs/heads/drafts/tls/ws"] == (
+                created.resource_version
+            )
         finally:
             pygit2.settings.set_ssl_cert_locations(defaults.cafile, defaults.capath)
 
