@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from api.porch import v1alpha1 as porchv1alpha1
 from api.porchconfig import v1alpha1 as configv1alpha1
@@ -56,6 +56,7 @@ from pkg.repository import repository as repo_api
 
 __all__ = [
     "ANY",
+    "BranchHeadReporter",
     "Cache",
     "CachedPackage",
     "CachedPackageRevision",
@@ -87,6 +88,20 @@ RepositoryOpener = Callable[[configv1alpha1.Repository], Awaitable[repo_api.Repo
 Called by the cache at most once per open repository, concurrently for different
 repositories. Raises `InvalidRepositoryError`, `ForbiddenError`, `NotFoundError` (branch
 missing) or `BackendUnavailableError` as `pkg.externalrepo.git.open_repository` does."""
+
+
+@runtime_checkable
+class BranchHeadReporter(Protocol):
+    """An optional capability of a backend (`repository.Repository`): the commit at the head
+    of the registered branch. The git backend (`git.GitRepository`) has it; the cache
+    reports it as `RefreshResult.branch_head` (`status.gitCommitHash`), which then names
+    the branch head even when the branch holds no package. Backends without it (the fake)
+    report the commit of a placeholder revision instead."""
+
+    async def branch_head(self) -> str | None:
+        """The head commit id as of the last refresh, None when the branch does not exist.
+        Raises `BackendUnavailableError` like the backend's listing does."""
+        ...
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -332,7 +347,10 @@ class RefreshResult:
     """What a refresh found: the facts a Repository's status shows, and what changed.
 
     `package_revision_count` is `status.packageCount` (revisions, as Porch counts),
-    `branch_head` is `status.gitCommitHash` (None when unknown, e.g. an empty branch).
+    `branch_head` is `status.gitCommitHash`: the head of the registered branch when the
+    backend reports it (`BranchHeadReporter`), else the commit of a placeholder revision;
+    None when unknown (no such branch, or no placeholder for a backend without the
+    capability).
     """
 
     package_revision_count: int
@@ -430,6 +448,27 @@ class CachedRepository(Protocol):
         """Delete the revision in the backend, remove its metadata, send DELETED (and
         MODIFIED for a new latest revision). Raises `ConflictError` if `old` is stale,
         `NotFoundError` if it is gone, other backend errors as they come."""
+        ...
+
+    async def discard_package_revision(
+        self,
+        name_or_snapshot: str | repo_api.PackageRevision,
+        *,
+        user: repo_api.UserInfo | None = None,
+    ) -> None:
+        """Undo a write whose follow-up failed: delete the revision in the backend and drop
+        it from the cache, without needing its metadata (the engine's rollback of a create
+        whose push landed but whose metadata could not be stored).
+
+        With a name, the revision is looked up in the backend itself, not in memory (the
+        memory may not hold it when the write's re-list failed); with a snapshot, that
+        snapshot is deleted. A revision the backend no longer holds is only dropped from
+        memory. Sends DELETED when the cache held it (and MODIFIED for a new latest
+        revision); its metadata record is deleted when the store allows (a failure is
+        logged, and the next full reconcile removes the record). Raises
+        `InvalidPackageError` for an unparsable name, `ConflictError` when the snapshot is
+        stale, `BackendUnavailableError` when the backend cannot list or delete.
+        """
         ...
 
     async def refresh(self) -> RefreshResult:

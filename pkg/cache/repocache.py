@@ -16,6 +16,9 @@ approvals slow as repositories grew, porch.md §10):
 * a write re-lists only the package it touched (the approval's placeholder and the removed
   draft branch are in that package) - unless the backend had changed behind our back
   before the write, then the whole repository;
+* a discard (the engine's rollback of a create whose metadata could not be stored) drops
+  the revision from memory without a listing and without creating metadata; the next read
+  re-lists, since the backend moved on;
 * listings are applied one at a time per repository, each taken inside the apply lock, so
   a later listing is never overwritten by an earlier one;
 * per applied listing: new names -> ADDED, changed backend state / metadata / latest flag
@@ -134,6 +137,8 @@ class CachedRepository:
         self._metas: dict[str, metatypes.PackageRevisionMeta] = {}
         # The backend version the memory reflects; None: unknown (re-list on next read).
         self._version: str | None = None
+        # Head of the registered branch as of the last listing (backends that report it).
+        self._branch_head: str | None = None
         self._apply_lock = asyncio.Lock()
         self._writes_in_flight = 0
         self._relist: asyncio.Future[None] | None = None
@@ -176,6 +181,7 @@ class CachedRepository:
             "cachedRepository::refreshAllCachedPackages", attributes=_span_attributes(self._key)
         ):
             version = await self._backend.version()
+            await self._read_branch_head()
             listing = await self._backend.list_package_revisions()
             changes = await self._apply(listing, scope=None, written=written, meta=meta)
             # Records of revisions no longer in the backend (e.g. removed while the server
@@ -201,12 +207,20 @@ class CachedRepository:
     ) -> _Changes:
         """Re-list one package after a write to it. Caller holds the apply lock."""
         version = await self._backend.version()
+        # An approval moves the branch (its merge commit): keep the status fact current.
+        await self._read_branch_head()
         listing = await self._backend.list_package_revisions(
             repo_api.ListPackageRevisionFilter(package_path=package_path)
         )
         changes = await self._apply(listing, scope=package_path, written=written, meta=meta)
         self._version = version
         return changes
+
+    async def _read_branch_head(self) -> None:
+        """Remember the branch head when the backend reports it (`status.gitCommitHash`),
+        next to the version and listing it belongs with. Caller holds the apply lock."""
+        if isinstance(self._backend, cachetypes.BranchHeadReporter):
+            self._branch_head = await self._backend.branch_head()
 
     async def _ensure_current(self) -> None:
         """Re-list when the backend changed behind the memory's back (see module doc)."""
@@ -529,11 +543,13 @@ class CachedRepository:
         return list(self.packages(filter))
 
     def facts(self) -> cachetypes.RefreshResult:
-        head = None
-        for entry in self._revisions.values():
-            if entry.key.is_placeholder:
-                head = entry.resource_version
-                break
+        head = self._branch_head
+        if not isinstance(self._backend, cachetypes.BranchHeadReporter):
+            # The placeholder revisions are at the branch's head commit.
+            head = next(
+                (e.resource_version for e in self._revisions.values() if e.key.is_placeholder),
+                None,
+            )
         return cachetypes.RefreshResult(
             package_revision_count=len(self._revisions),
             branch_head=head,
@@ -662,6 +678,70 @@ class CachedRepository:
             async with self._writing() as clean:
                 await self._backend.delete_package_revision(old.snapshot, user=user)
                 await _shielded(self._after_write(clean, key.pkg_key.package_path))
+
+    async def discard_package_revision(
+        self,
+        name_or_snapshot: str | repo_api.PackageRevision,
+        *,
+        user: repo_api.UserInfo | None = None,
+    ) -> None:
+        self._check_open()
+        name = name_or_snapshot if isinstance(name_or_snapshot, str) else name_or_snapshot.name
+        with tracer.start_as_current_span(
+            "cachedRepository::DiscardPackageRevision",
+            attributes={**_span_attributes(self._key), "name": name},
+        ):
+            async with self._writing():
+                snapshot = (
+                    await self._backend_snapshot(name_or_snapshot)
+                    if isinstance(name_or_snapshot, str)
+                    else name_or_snapshot
+                )
+                if snapshot is not None:
+                    await self._backend.delete_package_revision(snapshot, user=user)
+                await _shielded(self._forget(name))
+
+    async def _backend_snapshot(self, name: str) -> repo_api.PackageRevision | None:
+        """The backend's current snapshot of revision `name`, None when it holds none."""
+        cached = self._revisions.get(name)
+        key = (
+            cached.key
+            if cached is not None
+            else repo_api.parse_package_revision_name(self._key.namespace, name)
+        )
+        # By package only: the workspace of a published revision is not in its name.
+        listed = await self._backend.list_package_revisions(
+            repo_api.ListPackageRevisionFilter(package_path=key.pkg_key.package_path)
+        )
+        return next((snapshot for snapshot in listed if snapshot.name == name), None)
+
+    async def _forget(self, name: str) -> None:
+        """Drop revision `name` from memory (DELETED, MODIFIED for a new latest) and its
+        metadata record if the store allows. No listing and no record created, so this
+        works while the store is failing. The backend version the memory reflects is left
+        as it was: the next read re-lists if the backend moved on (it did: the deletion)."""
+        async with self._apply_lock:
+            entry = self._revisions.pop(name, None)
+            if entry is not None:
+                path = entry.key.pkg_key.package_path
+                group = self._by_package[path]
+                del group[name]
+                before = dict(group)
+                if not group:
+                    del self._by_package[path]
+                self._sorted = None
+                self._fix_latest([path])
+                changes = _Changes(deleted=[entry])
+                for other, previous in before.items():
+                    if self._revisions[other] is not previous:
+                        changes.modified.append((previous, self._revisions[other]))
+                self._notify(changes)
+            try:
+                await self._store.delete_many(self._key.namespace, [name])
+            except errors.RepositoryError as err:
+                _log.error("cannot delete metadata of %s/%s: %s", self._key.namespace, name, err)
+            else:
+                self._metas.pop(name, None)
 
     async def set_repository(self, repository: configv1alpha1.Repository) -> None:
         """Adopt a new version of the Repository object (same location). When

@@ -185,6 +185,45 @@ async def test_sync_picks_up_tags_and_commits_pushed_with_git(
         await repo_cache.close()
 
 
+async def test_status_names_the_branch_head_of_a_repository_without_packages(
+    git_server: gitserver.GitServer,
+    git_cache: cache.GitCache,
+    store: sqlite.SqliteMetadataStore,
+    tmp_path: Path,
+) -> None:
+    git_server.create_empty("empty.git")
+    clone = tmp_path / "empty-work"
+    gitserver.git("clone", "--quiet", git_server.path("empty.git"), clone)
+    (clone / "README.md").write_text("# no packages here\n")
+    gitserver.git("add", "README.md", cwd=clone)
+    gitserver.git("commit", "--quiet", "-m", "readme", cwd=clone)
+    gitserver.git("push", "--quiet", "origin", "HEAD:main", cwd=clone)
+    repo_cache = _cache(git_cache, store)
+    source = cachetesting.MemoryRepositorySource([_repository(git_server, "empty", "empty.git")])
+    controller = repositorycontroller.RepositoryController(
+        repo_cache,
+        source,
+        options=sync.SyncOptions(repo_sync_frequency=0.3, max_jitter=0),
+    )
+    controller.start()
+    try:
+        await controller.wait_until_synced()
+        status = source.statuses[("default", "empty")]
+        head = gitserver.git("rev-parse", "HEAD", cwd=clone).strip()
+        assert (status.package_count, status.git_commit_hash) == (0, head)
+
+        # A commit pushed behind the server's back: the next sync shows the new head.
+        (clone / "README.md").write_text("# still no packages\n")
+        gitserver.git("commit", "--quiet", "-am", "again", cwd=clone)
+        gitserver.git("push", "--quiet", "origin", "HEAD:main", cwd=clone)
+        moved = gitserver.git("rev-parse", "HEAD", cwd=clone).strip()
+        await _until(lambda: source.statuses[("default", "empty")].git_commit_hash == moved)
+        assert source.statuses[("default", "empty")].package_count == 0
+    finally:
+        await controller.stop()
+        await repo_cache.close()
+
+
 async def test_restart_on_same_data_dir_loses_no_revision_or_metadata(
     git_server: gitserver.GitServer, tmp_path: Path, work: Path
 ) -> None:

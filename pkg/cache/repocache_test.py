@@ -63,9 +63,9 @@ status:
 class Env:
     """A cache over fakes, its metadata store and a watcher recording every event."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: memory.MemoryMetadataStore | None = None) -> None:
         self.backends = cachetesting.FakeBackends()
-        self.store = memory.MemoryMetadataStore()
+        self.store = store if store is not None else memory.MemoryMetadataStore()
         self.watchers = watchermanager.WatcherManager()
         self.cache = cachetesting.new_fake_cache(
             self.backends,
@@ -100,6 +100,10 @@ def env() -> Env:
 
 def _names(revisions: Sequence[cachetypes.CachedPackageRevision]) -> list[str]:
     return [r.name for r in revisions]
+
+
+async def _backend_names(backend: fake.FakeRepository) -> list[str]:
+    return [r.name for r in await backend.list_package_revisions()]
 
 
 async def _new_draft(
@@ -351,6 +355,85 @@ async def test_write_from_stale_snapshot_conflicts_and_changes_nothing(env: Env)
     current = await cached.get_package_revision("repo.app.wip")
     assert current is not None and current.lifecycle is Draft
     assert dict(current.kptfile_labels) == {"v": "2"}
+
+
+class _FlakyCreates(memory.MemoryMetadataStore):
+    """The in-memory store whose creates fail while `failing` is set, as a full disk makes
+    SQLite fail (a test double: a full disk cannot be produced on demand here)."""
+
+    failing = False
+
+    async def create(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
+        if self.failing:
+            raise errors.BackendUnavailableError("database or disk is full")
+        return await super().create(meta)
+
+    async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
+        if self.failing:
+            raise errors.BackendUnavailableError("database or disk is full")
+        await super().create_many(metas)
+
+
+async def test_discard_undoes_a_push_whose_metadata_could_not_be_stored() -> None:
+    store = _FlakyCreates()
+    env = Env(store)
+    backend = env.fake()
+    await cachetesting.publish(backend, "app", "v1")
+    cached = await env.open()
+    env.drain()
+    store.failing = True
+    draft = await _new_draft(cached, "app", "ws", {"Kptfile": cachetesting.kptfile("app")})
+    with pytest.raises(errors.BackendUnavailableError, match="disk is full"):
+        await cached.close_package_revision_draft(
+            draft, meta=metatypes.PackageRevisionMeta.new("default", "repo.app.ws", "repo")
+        )
+    assert "repo.app.ws" in await _backend_names(backend)
+
+    # The store still fails: the discard must not need it.
+    await cached.discard_package_revision("repo.app.ws")
+
+    assert "repo.app.ws" not in await _backend_names(backend)
+    assert _names(await cached.list_package_revisions()) == ["repo.app.main", "repo.app.v1"]
+    assert env.drain() == [("ADDED", "repo.app.ws"), ("DELETED", "repo.app.ws")]
+    assert [m.name for m in await store.list("default", "repo")] == [
+        "repo.app.main",
+        "repo.app.v1",
+    ]
+
+
+async def test_discard_by_snapshot_moves_latest_and_removes_metadata(env: Env) -> None:
+    backend = env.fake()
+    await cachetesting.publish(backend, "app", "v1")
+    await cachetesting.publish(backend, "app", "v2")
+    cached = await env.open()
+    env.drain()
+    v2 = await cached.get_package_revision("repo.app.v2")
+    assert v2 is not None
+
+    await cached.discard_package_revision(v2.snapshot)
+
+    assert env.drain() == [("DELETED", "repo.app.v2"), ("MODIFIED", "repo.app.v1")]
+    v1 = await cached.get_package_revision("repo.app.v1")
+    assert v1 is not None and v1.is_latest
+    assert await env.store.get("default", "repo.app.v2") is None
+    assert "repo.app.v2" not in await _backend_names(backend)
+
+
+async def test_discard_finds_revisions_the_cache_has_not_listed(env: Env) -> None:
+    backend = env.fake()
+    cached = await env.open()
+    env.drain()
+    # Pushed, but the cache never listed it (the write's re-list failed, say).
+    await cachetesting.draft(backend, "app", "ws")
+
+    await cached.discard_package_revision("repo.app.ws")
+    await cached.discard_package_revision("repo.other.ws")  # nowhere at all: nothing to do
+
+    assert await _backend_names(backend) == []
+    assert _names(await cached.list_package_revisions()) == []
+    assert env.drain() == []
+    with pytest.raises(errors.InvalidPackageError):
+        await cached.discard_package_revision("not-a-revision-name")
 
 
 # --- changes behind the cache's back ------------------------------------------------------

@@ -9,9 +9,18 @@ in standalone mode, the Kubernetes API in aggregated mode).
 
 Schedule (porch.md §4.7): a sync when the manager starts (that one opens the repository),
 then every `repo_sync_frequency` after the last sync, or at the next time of
-`spec.sync.schedule` (5-field cron, croniter) when it is set, plus a one-shot sync at
-`spec.sync.runOnceAt` (a time already past and not yet observed syncs at once) and one
-whenever the Repository's generation changes. A random delay of up to `max_jitter` (at most
+`spec.sync.schedule` (5-field cron, croniter) when it is set, plus one whenever the
+Repository's spec changes, plus a one-shot sync for each distinct `spec.sync.runOnceAt`.
+
+runOnceAt, as Porch's v1alpha1 server does it: the value is never cleared; the first
+successful sync that started at or after it records it in `status.observedRunOnceAt`, and a
+value equal to the observed one fires nothing (so a restart does not fire it again). A value
+never observed fires once: at once when it is past (at start-up the start-up sync is that
+sync), at its time when it is in the future. A one-shot sync that fails is not fired again
+at once; the error back-off retries it like any failed sync until one succeeds and records
+the value. A change of runOnceAt alone (a new generation and nothing else in the spec) is
+no spec change to reconcile: the new generation is recorded in `observedGeneration` without a
+sync, as Porch's controller does. A random delay of up to `max_jitter` (at most
 a tenth of the period) spreads periodic syncs of many repositories; at most
 `max_concurrent_syncs` run at once server-wide (the others wait their turn; Porch refused
 them). A failed sync is logged with its repository, shown in the Ready condition (False,
@@ -124,6 +133,19 @@ def _generation(repo: configv1alpha1.Repository) -> int | None:
     return repo.metadata.generation if repo.metadata is not None else None
 
 
+def _reconciled_spec(repo: configv1alpha1.Repository) -> dict[str, object]:
+    """The spec without `sync.runOnceAt` (which schedules a one-shot sync instead of asking
+    for a sync at once)."""
+    if repo.spec is None:
+        return {}
+    spec: dict[str, object] = repo.spec.model_dump(
+        exclude_none=True, exclude={"sync": {"run_once_at"}}
+    )
+    if not spec.get("sync"):
+        spec.pop("sync", None)
+    return spec
+
+
 def _location(repo: configv1alpha1.Repository) -> dict[str, object]:
     """The part of the spec that says where the packages are (type, git, oci)."""
     if repo.spec is None:
@@ -160,6 +182,11 @@ class SyncManager:
         )
         self._sync_requested = True  # the start-up sync
         self._reopen = False
+        # A generation to record without syncing (only runOnceAt changed).
+        self._record_generation = False
+        # The runOnceAt value a sync was started for; if that sync failed, the value is
+        # retried by the error back-off rather than fired again at once.
+        self._attempted_run_once: datetime.datetime | None = None
         self._failures = 0
         self._next_regular: datetime.datetime | None = None
         self.syncs = 0
@@ -189,16 +216,22 @@ class SyncManager:
                 await task
 
     def update(self, repo: configv1alpha1.Repository) -> None:
-        """A new version of the Repository object: sync at once when its generation (its
-        spec) changed; reschedule for a changed schedule or runOnceAt."""
+        """A new version of the Repository object: sync at once when its spec changed (other
+        than runOnceAt); reschedule for a changed schedule or runOnceAt."""
         old, self._repo = self._repo, repo
+        new_generation = _generation(repo) != _generation(old)
         if _location(repo) != _location(old):
             # Where to read changed (the CRD forbids it; a standalone store may not): open
             # the repository afresh, as a new one.
             self._reopen = True
             self._sync_requested = True
-        elif _generation(repo) != _generation(old) or repo.spec != old.spec:
+        elif _reconciled_spec(repo) != _reconciled_spec(old) or (
+            new_generation and _run_once_at(repo) == _run_once_at(old)
+        ):
             self._sync_requested = True
+        elif new_generation:
+            # Only runOnceAt changed: its one-shot sync is scheduled by `_due`.
+            self._record_generation = True
         self._wakeup.set()
 
     def request_sync(self) -> None:
@@ -209,6 +242,8 @@ class SyncManager:
     # -- the loop -------------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:
+            if self._record_generation and not self._sync_requested:
+                await self._record_observed_generation()
             due = self._due()
             delay = (due - _now()).total_seconds() if due is not None else None
             if not self._sync_requested and (delay is None or delay > 0):
@@ -221,7 +256,10 @@ class SyncManager:
 
     def _due(self) -> datetime.datetime | None:
         """The next time a sync is due (None: only on request)."""
-        candidates = [t for t in (self._next_regular, self._pending_run_once()) if t is not None]
+        run_once_at = self._pending_run_once()
+        if run_once_at is not None and run_once_at == self._attempted_run_once:
+            run_once_at = None  # fired and failed: `_next_regular` holds the back-off retry
+        candidates = [t for t in (self._next_regular, run_once_at) if t is not None]
         return min(candidates) if candidates else None
 
     def _pending_run_once(self) -> datetime.datetime | None:
@@ -237,7 +275,11 @@ class SyncManager:
                 "Repository::sync", attributes={"repository": f"{namespace}/{name}"}
             ) as span:
                 started = _now()
+                # This sync records the generation if it succeeds (and must not if it fails).
+                self._record_generation = False
                 run_once_at = self._pending_run_once()
+                if run_once_at is not None and run_once_at <= started:
+                    self._attempted_run_once = run_once_at
                 first = self._ready_condition() is None or self._reopen
                 if first:
                     await self._write_status(
@@ -295,7 +337,9 @@ class SyncManager:
                 "git_commit_hash": result.branch_head,
             }
         )
-        if run_once_at is not None and run_once_at <= _now():
+        # Only a sync that started at or after runOnceAt honours it (it must see what was
+        # pushed before that time).
+        if run_once_at is not None and run_once_at <= started:
             status.observed_run_once_at = run_once_at
         self._status = status
         await self._write_status(self._condition("True", "Ready", _MESSAGE_READY))
@@ -310,8 +354,9 @@ class SyncManager:
     async def _failed(self, err: BaseException) -> None:
         self.last_error = err
         self._failures += 1
+        # The exponent is bounded: an outage of thousands of attempts must not overflow.
         delay = min(
-            self._options.retry_initial * 2 ** (self._failures - 1),
+            self._options.retry_initial * 2 ** min(self._failures - 1, 32),
             self._options.repo_sync_frequency,
         )
         self._next_regular = _now() + datetime.timedelta(seconds=delay)
@@ -328,6 +373,16 @@ class SyncManager:
         await self._write_status(self._condition("False", "Error", str(err) or type(err).__name__))
 
     # -- status ---------------------------------------------------------------------------------
+    async def _record_observed_generation(self) -> None:
+        """Record the current generation as observed without syncing (only runOnceAt
+        changed, so the last sync's outcome still describes the spec)."""
+        self._record_generation = False
+        generation = _generation(self._repo)
+        self._status = self._status.model_copy(update={"observed_generation": generation})
+        ready = self._ready_condition()
+        if ready is not None:
+            await self._write_status(ready.model_copy(update={"observed_generation": generation}))
+
     def _ready_condition(self) -> metav1.Condition | None:
         for condition in self._status.conditions or ():
             if condition.type == configv1alpha1.CONDITION_READY:

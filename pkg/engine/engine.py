@@ -31,7 +31,7 @@ import dataclasses
 import datetime
 import logging
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from opentelemetry import trace
 
@@ -127,15 +127,6 @@ class RepositoryResolver(Protocol):
     async def get_repository(
         self, namespace: str, name: str
     ) -> configv1alpha1.Repository | None: ...
-
-
-@runtime_checkable
-class _BackedRepository(Protocol):
-    """A cached repository that exposes its backend (`pkg.cache.repocache` does); used only
-    to roll back a create whose metadata could not be stored."""
-
-    @property
-    def backend(self) -> repo_api.Repository: ...
 
 
 def _repo_user(ctx: EngineContext) -> repo_api.UserInfo:
@@ -524,34 +515,22 @@ class CaDEngine:
         try:
             created = await repo.close_package_revision_draft(draft, meta=meta)
         except errors.BackendUnavailableError:
-            await self._roll_back_create(repo, name)
+            await self._roll_back_create(repo, name, _repo_user(ctx))
             raise
         return created.to_api()
 
-    async def _roll_back_create(self, repo: cachetypes.CachedRepository, name: str) -> None:
+    async def _roll_back_create(
+        self, repo: cachetypes.CachedRepository, name: str, user: repo_api.UserInfo
+    ) -> None:
         """After a failed close: if the push landed (the failure was storing metadata),
         delete the revision again, so that a failed create leaves nothing behind.
 
-        The cache cannot be trusted to read the revision back when its metadata store is
-        failing (a read re-lists and tries to store the record again), so the revision is
-        looked up and deleted in the backend, then the cache is refreshed.
+        The cache looks the revision up in the backend (it may not have cached it) and
+        drops it without needing the failing metadata store. A rollback that fails is
+        logged; the caller raises the original error either way.
         """
-        if not isinstance(repo, _BackedRepository):
-            _log.warning("cannot roll back creation of %s: no backend to delete it from", name)
-            return
-        backend = repo.backend
-        key = repo_api.parse_package_revision_name(repo.key.namespace, name)
         try:
-            listed = await backend.list_package_revisions(
-                repo_api.ListPackageRevisionFilter(
-                    package_path=key.pkg_key.package_path, workspace_name=key.workspace_name
-                )
-            )
-            for snapshot in listed:
-                if snapshot.name == name:
-                    await backend.delete_package_revision(snapshot)
-            # Bring the cache (and watchers: DELETED) in step with the backend now.
-            await repo.refresh()
+            await repo.discard_package_revision(name, user=user)
         except errors.RepositoryError as err:
             _log.warning("failed to roll back package revision creation %s: %s", name, err)
 

@@ -336,31 +336,49 @@ async def test_create_whose_push_fails_leaves_nothing(world: World) -> None:
 
 
 class _FailingCreates(memory.MemoryMetadataStore):
-    """A metadata store whose creates fail as a full disk would make SQLite fail.
+    """A metadata store whose creates fail (while `failing`) as a full disk would make
+    SQLite fail.
 
     A test double because a full disk cannot be produced on demand here; everything but
     creating records is the real in-memory store.
     """
 
+    failing = True
+
     async def create(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
-        raise errors.BackendUnavailableError("database or disk is full")
+        if self.failing:
+            raise errors.BackendUnavailableError("database or disk is full")
+        return await super().create(meta)
 
     async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
-        raise errors.BackendUnavailableError("database or disk is full")
+        if self.failing:
+            raise errors.BackendUnavailableError("database or disk is full")
+        await super().create_many(metas)
 
 
 async def test_create_whose_metadata_cannot_be_stored_is_rolled_back(tmp_path: Path) -> None:
     setup = gitsetup.GitWorld(tmp_path)
     remote = setup.empty_remote("porch-test")
-    cad = await setup.start(metadata=_FailingCreates())
+    store = _FailingCreates()
+    cad = await setup.start(metadata=store)
     try:
         await setup.register("git", remote, namespace="rpkg-clone")
+        watcher = cad.watch_package_revisions(CTX)
         before = setup.refs(remote)
         with pytest.raises(errors.BackendUnavailableError, match="disk is full"):
             await cad.create_package_revision(CTX, pr("app", "ws", repository="git"))
         assert setup.refs(remote) == before
         listed = await cad.list_package_revisions(CTX)
         assert [_name(o) for o in listed.items] == []
+        # A watcher saw the revision come and go: no ghost left on its side either.
+        events = [await asyncio.wait_for(anext(watcher), timeout=5) for _ in range(2)]
+        seen = [(e.type, _name(e.object)) for e in events]
+        assert seen == [("ADDED", "git.app.ws"), ("DELETED", "git.app.ws")]
+        await watcher.aclose()
+        # Once the store works again the same create succeeds (nothing was left behind).
+        store.failing = False
+        created = await cad.create_package_revision(CTX, pr("app", "ws", repository="git"))
+        assert _name(created) == "git.app.ws"
     finally:
         await setup.stop()
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.repository import errors
+from pkg.repository import credentials, errors
 from pkg.task import gitfetch
+from pkg.testing import gitserver, repositories
 
 
 def _fetcher(root: Path) -> gitfetch.GitFetcher:
@@ -64,6 +65,18 @@ async def test_missing_ref_and_missing_package(blueprints_repo: Path) -> None:
         await fetcher.fetch("ns", _package(blueprints_repo, "nope", "basens"))
     with pytest.raises(errors.NotFoundError, match="package must contain Kptfile at root"):
         await fetcher.fetch("ns", _package(blueprints_repo, "basens/v1", "not-there"))
+    # The message names the directory without its surrounding slashes.
+    with pytest.raises(errors.NotFoundError, match="cannot find package not-there@basens/v1"):
+        await fetcher.fetch("ns", _package(blueprints_repo, "basens/v1", "/not-there/"))
+
+
+async def test_lock_keeps_the_directory_as_given(blueprints_repo: Path) -> None:
+    fetched = await _fetcher(blueprints_repo.parent).fetch(
+        "ns", _package(blueprints_repo, "basens/v1", "/basens/")
+    )
+    assert "namespace.yaml" in fetched.files
+    assert fetched.lock.directory == "/basens/"
+    assert fetched.lock.commit == _rev_parse(blueprints_repo, "basens/v1")
 
 
 async def test_local_repositories_need_permission(blueprints_repo: Path, tmp_path: Path) -> None:
@@ -80,3 +93,47 @@ async def test_unreachable_remote_is_backend_unavailable() -> None:
             "ns",
             porchv1alpha1.GitPackage(repo="http://127.0.0.1:9/none.git", ref="v1", directory="x"),
         )
+
+
+def _with_secret(repo: str) -> porchv1alpha1.GitPackage:
+    return porchv1alpha1.GitPackage(
+        repo=repo,
+        ref="basens/v1",
+        directory="basens",
+        secret_ref=porchv1alpha1.SecretRef(name="git-auth"),
+    )
+
+
+async def test_secret_is_resolved_in_the_request_namespace(tmp_path: Path) -> None:
+    resolver = repositories.StaticCredentialResolver(
+        {("team-a", "git-auth"): credentials.BasicAuth("porch", "s3cret")}
+    )
+    fetcher = gitfetch.GitFetcher(
+        gitfetch.GitFetcherOptions(credential_resolver=resolver, retry_attempts=1)
+    )
+    with gitserver.GitServer(tmp_path / "served", basic_auth=("porch", "s3cret")) as server:
+        served = server.create_from_bundle("blueprints.git", repositories.TEST_BLUEPRINTS_BUNDLE)
+        anonymous = porchv1alpha1.GitPackage(
+            repo=server.repo_url("blueprints.git"), ref="basens/v1", directory="basens"
+        )
+        with pytest.raises(errors.BackendUnavailableError, match="requires credentials"):
+            await fetcher.fetch("team-a", anonymous)
+        fetched = await fetcher.fetch("team-a", _with_secret(server.repo_url("blueprints.git")))
+        assert fetched.lock.commit == _rev_parse(served, "basens/v1")
+        assert fetched.lock.repo == server.repo_url("blueprints.git")
+        # The same Secret name in another namespace is another (missing) Secret.
+        with pytest.raises(errors.NotFoundError, match='secret "team-b/git-auth" not found'):
+            await fetcher.fetch("team-b", _with_secret(server.repo_url("blueprints.git")))
+    assert resolver.calls == [("team-a", "git-auth"), ("team-b", "git-auth")]
+
+
+async def test_refused_url_reads_no_secret(blueprints_repo: Path) -> None:
+    resolver = repositories.StaticCredentialResolver(
+        {("ns", "git-auth"): credentials.BasicAuth("porch", "s3cret")}
+    )
+    fetcher = gitfetch.GitFetcher(gitfetch.GitFetcherOptions(credential_resolver=resolver))
+    with pytest.raises(errors.ForbiddenError, match="local repositories are not allowed"):
+        await fetcher.fetch("ns", _with_secret(str(blueprints_repo)))
+    with pytest.raises(errors.InvalidRepositoryError, match="unsupported scheme 'ftp'"):
+        await fetcher.fetch("ns", _with_secret("ftp://example.com/repo.git"))
+    assert resolver.calls == []
