@@ -56,7 +56,7 @@ unit: venv
 	hack/pytest.sh $(BIN)/python -m pytest -q api pkg hack $(PYTEST_UNIT_ARGS)
 
 e2e: venv tools
-	hack/pytest.sh $(BIN)/python -m pytest -q test/e2e $(PYTEST_E2E_ARGS)
+	hack/pytest.sh $(BIN)/python -m pytest -q test/e2e test/bench $(PYTEST_E2E_ARGS)
 
 # What CI runs (.ci/run): install, static checks, then every test tier.
 test: venv tools

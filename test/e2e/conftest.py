@@ -11,13 +11,15 @@ Any e2e test can ask for:
 A :class:`PorchServer` knows its ``kubeconfig`` (admin client certificate, namespace
 ``default``), ``url``, ``ca_file``, ``data_dir`` and log, and runs the real ``kubectl`` with
 :meth:`PorchServer.kubectl`, each server with its own HOME and discovery cache so runs never
-share stale discovery.
+share stale discovery. :meth:`PorchServer.local_repository` makes a git repository the
+server may register (``file://`` under its ``--local-repository-root``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -32,13 +34,21 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PorchServer", "PorchServerFactory", "start_porch_server"]
+__all__ = [
+    "PorchServer",
+    "PorchServerFactory",
+    "free_port",
+    "git",
+    "seed_repository",
+    "start_porch_server",
+]
 
 _REPO = Path(__file__).resolve().parents[2]
 _START_TIMEOUT = 30.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -82,6 +92,17 @@ class PorchServer:
     @property
     def admin_cert(self) -> tuple[Path, Path]:
         return self.data_dir / "pki" / "admin.crt", self.data_dir / "pki" / "admin.key"
+
+    @property
+    def local_repository_root(self) -> Path:
+        """Where ``file://`` repositories are allowed (the default root of ``--data-dir``)."""
+        return self.data_dir / "repositories"
+
+    def local_repository(self, name: str) -> str:
+        """A bare repository ``<root>/<name>.git`` with one commit on ``main``; its URL."""
+        path = self.local_repository_root / f"{name}.git"
+        seed_repository(path)
+        return f"file://{path}"
 
     def log(self) -> str:
         """Everything the process wrote to stdout and stderr so far."""
@@ -197,19 +218,57 @@ class PorchServer:
 
 PorchServerFactory = Callable[..., PorchServer]
 
+_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(*args: str | Path, cwd: Path | None = None) -> str:
+    """The git CLI with a neutral identity; raises on failure, returns stdout."""
+    result = subprocess.run(
+        ["git", *(str(a) for a in args)],
+        cwd=cwd,
+        env={**os.environ, **_GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(map(str, args))} failed: {result.stderr}")
+    return result.stdout
+
+
+def seed_repository(path: Path, branch: str = "main") -> None:
+    """Create the bare repository ``path`` with one commit (README.md) on ``branch``, as
+    Porch's tests start from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git("init", "--quiet", "--bare", f"--initial-branch={branch}", path)
+    work = path.parent / f".{path.name}-work"
+    git("clone", "--quiet", path, work)
+    (work / "README.md").write_text("# porch-test\n")
+    git("add", "README.md", cwd=work)
+    git("commit", "--quiet", "-m", "Initial commit", cwd=work)
+    git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
+    shutil.rmtree(work)
+
 
 def start_porch_server(
     base: Path, *args: str, data_dir: Path | None = None, env: dict[str, str] | None = None
 ) -> PorchServer:
     """Start a standalone server under ``base`` (a fresh data dir unless given)."""
-    data_dir = data_dir or base / f"porch-{_free_port()}"
+    data_dir = data_dir or base / f"porch-{free_port()}"
     data_dir.mkdir(parents=True, exist_ok=True)
     home = base / "home"
     home.mkdir(exist_ok=True)
     server_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     server_env.update(env or {})
     server = PorchServer(
-        data_dir=data_dir, port=_free_port(), args=tuple(args), env=server_env, home=home
+        data_dir=data_dir, port=free_port(), args=tuple(args), env=server_env, home=home
     )
     server.start()
     return server

@@ -3,22 +3,30 @@
 Where this sits: :mod:`pkg.cmd.server.server` calls :func:`new_config` after
 ``ServerOptions.complete()`` and ``validate()``. It does the file work that must happen
 before serving: the standalone PKI (or a self-signed serving certificate), reading the CA
-bundles and the token file, and building the authentication chain. Storages and the app
-are assembled in :mod:`pkg.cmd.server.server`, which owns their lifetimes.
+bundles and the token file, building the authentication chain (an aggregated server
+without ``--requestheader-client-ca-file`` reads the front-proxy settings from the cluster,
+:mod:`pkg.cmd.server.delegation`), and the KRM function runtime (reading
+``--function-exec``). Stores, the engine and the app are assembled in
+:mod:`pkg.cmd.server.server`, which owns their lifetimes.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
 import api
 from pkg.apiserver import authentication, pki
-from pkg.cmd.server import certs, options
+from pkg.cmd.server import certs, delegation, functions, options
+from pkg.kpt.fn import runtime as fnruntime
 
 __all__ = ["Config", "ConfigError", "new_config", "openapi_document"]
+
+_log = logging.getLogger("porch-server")
 
 
 class ConfigError(Exception):
@@ -27,12 +35,14 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
-    """What the server needs besides storages: options, TLS files, authentication."""
+    """What the server needs besides storages: options, TLS files, authentication, the
+    function runtime the engine renders with."""
 
     options: options.ServerOptions
     serving: certs.ServingFiles
     standalone_pki: certs.StandalonePKI | None
     authenticator: authentication.Authenticator
+    function_runtime: fnruntime.FunctionRuntime
 
 
 def openapi_document(group_dir: str, version: str) -> Path:
@@ -51,8 +61,22 @@ def _certificates(flag: str, path: Path) -> tuple[x509.Certificate, ...]:
     return found
 
 
-def new_config(opts: options.ServerOptions) -> Config:
-    """Build the Config of completed, validated options (may create files in --cert-dir)."""
+def _cluster_authentication(kube_client: Any) -> delegation.ClusterAuthentication | None:
+    try:
+        return delegation.lookup(kube_client)
+    except delegation.DelegationError as err:
+        # As kube's --authentication-tolerate-lookup-failure: serve, but requests that
+        # kube-apiserver proxies will be 401 until this is fixed and the server restarted.
+        _log.warning("front-proxy authentication is off: %s", err)
+        return None
+
+
+def new_config(opts: options.ServerOptions, kube_client: Any | None = None) -> Config:
+    """Build the Config of completed, validated options (may create files in --cert-dir).
+
+    ``kube_client`` (a ``kubernetes.client.ApiClient``) is the server's client of its
+    cluster; an aggregated server reads the delegated authentication settings through it.
+    """
     assert opts.cert_dir is not None
     hosts = certs.serving_hosts(opts.bind_address)
     standalone_pki: certs.StandalonePKI | None = None
@@ -65,14 +89,24 @@ def new_config(opts: options.ServerOptions) -> Config:
     else:
         serving = certs.self_signed_serving(opts.cert_dir, hosts)
 
+    cluster: delegation.ClusterAuthentication | None = None
+    if (
+        not opts.standalone
+        and kube_client is not None
+        and opts.requestheader_client_ca_file is None
+    ):
+        cluster = _cluster_authentication(kube_client)
+
     client_cas: tuple[x509.Certificate, ...] = ()
     if opts.client_ca_file is not None:
         client_cas = _certificates("--client-ca-file", opts.client_ca_file)
+    elif cluster is not None:
+        client_cas = cluster.client_cas
     if standalone_pki is not None:
         # The admin kubeconfig's certificate must always work.
         client_cas = (*client_cas, standalone_pki.ca.cert)
 
-    request_header: authentication.RequestHeaderConfig | None = None
+    request_header = cluster.request_header if cluster is not None else None
     if opts.requestheader_client_ca_file is not None:
         request_header = authentication.RequestHeaderConfig(
             client_cas=_certificates(
@@ -92,8 +126,16 @@ def new_config(opts: options.ServerOptions) -> Config:
         except (OSError, authentication.TokenFileError) as err:
             raise ConfigError(f"--token-auth-file: {err}") from None
 
+    try:
+        function_runtime = functions.new_runtime(
+            opts.runtime.default_image_prefix, opts.runtime.function_exec
+        )
+    except functions.FunctionConfigError as err:
+        raise ConfigError(f"--function-exec: {err}") from None
+
     return Config(
         options=opts,
+        function_runtime=function_runtime,
         serving=serving,
         standalone_pki=standalone_pki,
         authenticator=authentication.Authenticator(

@@ -19,7 +19,7 @@ from pkg.apiserver import authentication
 from pkg.apiserver import config as apiconfig
 from pkg.cmd.server import options, server
 
-__all__ = ["command", "main"]
+__all__ = ["command", "main", "options_from"]
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -61,8 +61,9 @@ _PATH = click.Path(path_type=Path)
 @click.option(
     "--data-dir",
     type=_PATH,
-    help="Where a standalone server keeps its objects and PKI "
-    "[default: ~/.local/share/porch-server].",
+    help="Where the server keeps package revision metadata and, standalone, its Repository and "
+    "Secret objects and PKI [default: ~/.local/share/porch-server standalone, "
+    "<tmp>/porch-server otherwise].",
 )
 @click.option(
     "--bind-address",
@@ -156,49 +157,60 @@ _PATH = click.Path(path_type=Path)
 @click.option(
     "--cache-directory",
     type=_PATH,
-    help="Git cache directory [default: <data-dir>/cache]. Not used yet.",
+    help="Git cache directory (bare clones of registered repositories) "
+    "[default: <data-dir>/cache].",
 )
 @click.option(
     "--repo-sync-frequency",
     default="10m",
     show_default=True,
     callback=_duration,
-    help="How often repositories are synced. Not used yet.",
+    help="How often every repository is synced with its remote (unless its spec.sync.schedule "
+    "says otherwise); each sync is delayed by a random jitter of up to a tenth of this, at most "
+    "30s.",
 )
 @click.option(
     "--max-concurrent-syncs",
     type=int,
     default=50,
     show_default=True,
-    help="Repository syncs running at once. Not used yet.",
+    help="Repository syncs running at once (the others wait their turn).",
 )
 @click.option(
     "--repo-operation-retry-attempts",
     type=int,
     default=3,
     show_default=True,
-    help="Retries of failed git operations. Not used yet.",
+    help="How often a git fetch or push is tried in all when it fails with a retryable error.",
 )
 @click.option(
     "--retryable-git-errors",
     multiple=True,
-    help="Extra git error substrings that are retried (repeatable). Not used yet.",
+    help="Extra git error message substrings to retry (repeatable or comma-separated).",
 )
 @click.option(
     "--list-timeout-per-repo",
     default="20s",
     show_default=True,
     callback=_duration,
-    help="Time limit of listing one repository. Not used yet.",
+    help="Time limit of one repository's part of a list across repositories.",
 )
 @click.option(
     "--default-image-prefix",
     default=options.DEFAULT_IMAGE_PREFIX,
     show_default=True,
-    help="Prefix of unqualified KRM function images. Not used yet.",
+    help="Prefix of KRM function images named without a registry (e.g. set-labels).",
 )
 @click.option(
-    "--function-exec", type=_PATH, help="Configuration of executable KRM functions. Not used yet."
+    "--function-exec",
+    type=_PATH,
+    metavar="CONFIG",
+    help="YAML file mapping KRM function images to local executables, one entry per image: "
+    "'IMAGE: [PROGRAM, ARG...]' or 'IMAGE: PROGRAM ARG...'. An IMAGE without '/' gets "
+    "--default-image-prefix; without a tag it serves every tag. PROGRAM is looked up on PATH "
+    "unless it contains '/' (relative: to CONFIG's directory). The program reads the "
+    "ResourceList on stdin and writes the result on stdout. Builtin functions take "
+    "precedence.",
 )
 @click.option(
     "-v",
@@ -212,7 +224,12 @@ _PATH = click.Path(path_type=Path)
 def command(**values: Any) -> None:
     """Serve the Porch API (porch.kpt.dev, config.porch.kpt.dev) over HTTPS."""
     configure_logging(values["verbosity"])
-    opts = options.ServerOptions(
+    raise SystemExit(server.run(options_from(values)))
+
+
+def options_from(values: dict[str, Any]) -> options.ServerOptions:
+    """The ServerOptions of the click command's parsed values (``ctx.params``)."""
+    return options.ServerOptions(
         standalone=values["standalone"],
         data_dir=values["data_dir"],
         bind_address=values["bind_address"],
@@ -242,14 +259,13 @@ def command(**values: Any) -> None:
             repo_sync_frequency=values["repo_sync_frequency"],
             max_concurrent_syncs=values["max_concurrent_syncs"],
             repo_operation_retry_attempts=values["repo_operation_retry_attempts"],
-            retryable_git_errors=tuple(values["retryable_git_errors"]),
+            retryable_git_errors=_split(values["retryable_git_errors"]),
             list_timeout_per_repo=values["list_timeout_per_repo"],
             default_image_prefix=values["default_image_prefix"],
             function_exec=values["function_exec"],
             local_repository_roots=tuple(values["local_repository_root"]),
         ),
     )
-    raise SystemExit(server.run(opts))
 
 
 def main(argv: list[str] | None = None) -> int:

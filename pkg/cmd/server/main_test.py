@@ -78,3 +78,33 @@ def test_an_unreadable_token_file_stops_the_start(
     )
     assert code == 1
     assert "--token-auth-file" in capsys.readouterr().err
+
+
+def test_help_documents_the_function_exec_format(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main.main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--function-exec CONFIG" in out
+    assert "'IMAGE: [PROGRAM, ARG...]' or 'IMAGE: PROGRAM ARG...'" in out
+
+
+def test_an_unusable_function_exec_file_stops_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "functions.yaml"
+    config.write_text("set-image: [/no/such/program]\n")
+    code = main.main(
+        [
+            "--standalone",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--bind-address",
+            "127.0.0.1",
+            "--function-exec",
+            str(config),
+        ]
+    )
+    assert code == 1
+    assert (
+        "porch-server: --function-exec: set-image: /no/such/program is not an executable file"
+        in capsys.readouterr().err
+    )

@@ -7,13 +7,18 @@ command line; :meth:`ServerOptions.complete` derives what depends on other flags
 every problem at once, so the operator fixes them in one go;
 :mod:`pkg.cmd.server.config` turns valid options into the objects the server runs with.
 
-Flags that configure components that do not exist yet are parsed, validated and carried
-in :class:`RuntimeOptions` so their wiring only has to read them:
-``--cache-directory``, ``--repo-sync-frequency``, ``--max-concurrent-syncs``,
+Flags of the layers below the API server (:class:`RuntimeOptions`) are read by
+:mod:`pkg.cmd.server.enginestack` (metadata store, git cache and options, repository cache,
+engine, repository controller) and :mod:`pkg.cmd.server.functions` (the KRM function
+runtime): ``--cache-directory``, ``--repo-sync-frequency``, ``--max-concurrent-syncs``,
 ``--repo-operation-retry-attempts``, ``--retryable-git-errors``,
-``--list-timeout-per-repo``, ``--default-image-prefix`` and ``--function-exec`` (the
-engine, cache and function runtime read them) and ``--local-repository-root`` (the
-repository storage uses it already).
+``--list-timeout-per-repo``, ``--default-image-prefix``, ``--function-exec`` and
+``--local-repository-root``.
+
+Where data lives: ``--data-dir`` holds the package revision metadata (``metadata.db``)
+and, standalone, the Repository and Secret objects (``objects.db``) and the PKI
+(``pki/``); ``--cache-directory`` (default ``<data-dir>/cache``) the git clones. An
+aggregated server without ``--data-dir`` uses ``<tmp>/porch-server``.
 """
 
 from __future__ import annotations
@@ -78,10 +83,7 @@ def _default_data_dir() -> Path:
 
 @dataclass
 class RuntimeOptions:
-    """Options of the layers below the API server (cache, sync, git, functions).
-
-    The engine and cache wiring reads them; until those exist they are only validated.
-    """
+    """Options of the layers below the API server (cache, sync, git, functions)."""
 
     cache_directory: Path | None = None
     repo_sync_frequency: float = 600.0
@@ -134,8 +136,6 @@ class ServerOptions:
             done.authorization_mode = done.authorization_mode or "AlwaysAllow"
             if not done.runtime.local_repository_roots:
                 done.runtime.local_repository_roots = (done.data_dir / "repositories",)
-            if done.runtime.cache_directory is None:
-                done.runtime.cache_directory = done.data_dir / "cache"
         else:
             done.secure_port = done.secure_port if done.secure_port is not None else AGGREGATED_PORT
             # kube's generic apiserver default for self-signed serving certificates.
@@ -145,14 +145,21 @@ class ServerOptions:
                 .absolute()
             )
             done.authorization_mode = done.authorization_mode or "Webhook"
-            if done.data_dir is not None:
-                done.data_dir = done.data_dir.expanduser().absolute()
-            if done.runtime.cache_directory is None:
-                done.runtime.cache_directory = (
-                    done.data_dir / "cache"
-                    if done.data_dir
-                    else Path(tempfile.gettempdir()) / "porch-server" / "cache"
-                )
+            done.data_dir = (
+                (done.data_dir or Path(tempfile.gettempdir()) / "porch-server")
+                .expanduser()
+                .absolute()
+            )
+        done.runtime.cache_directory = (
+            (done.runtime.cache_directory or done.data_dir / "cache").expanduser().absolute()
+        )
+        prefix = done.runtime.default_image_prefix.strip()
+        # Porch's flag takes the registry path with or without the trailing slash.
+        done.runtime.default_image_prefix = (
+            prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        )
+        if done.runtime.function_exec is not None:
+            done.runtime.function_exec = done.runtime.function_exec.expanduser().absolute()
         if done.write_kubeconfig is not None:
             done.write_kubeconfig = done.write_kubeconfig.expanduser().absolute()
         done.runtime.local_repository_roots = tuple(

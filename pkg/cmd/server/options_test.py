@@ -37,6 +37,32 @@ def test_aggregated_defaults() -> None:
     assert done.authorization_mode == "Webhook"
     assert done.cert_dir is not None
     assert done.cert_dir.parts[-2:] == ("apiserver.local.config", "certificates")
+    assert done.data_dir is not None and done.data_dir.name == "porch-server"
+    assert done.runtime.cache_directory == done.data_dir / "cache"
+    # Aggregated servers allow no local repositories unless told.
+    assert done.runtime.local_repository_roots == ()
+
+
+@pytest.mark.parametrize(
+    ("given", "completed"),
+    [
+        ("registry.example.com/fns", "registry.example.com/fns/"),
+        ("registry.example.com/fns/", "registry.example.com/fns/"),
+        ("", ""),
+    ],
+)
+def test_the_default_image_prefix_ends_in_a_slash(given: str, completed: str) -> None:
+    opts = options.ServerOptions(runtime=options.RuntimeOptions(default_image_prefix=given))
+    assert opts.complete().runtime.default_image_prefix == completed
+
+
+def test_an_explicit_cache_directory_wins(tmp_path: Path) -> None:
+    done = options.ServerOptions(
+        standalone=True,
+        data_dir=tmp_path / "d",
+        runtime=options.RuntimeOptions(cache_directory=tmp_path / "c"),
+    ).complete()
+    assert done.runtime.cache_directory == tmp_path / "c"
 
 
 def test_relative_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,22 +1,29 @@
-"""Running porch-server: wire storages into the API server, serve, shut down on SIGTERM.
+"""Running porch-server: wire stores, engine and storages into the API server, serve, stop.
 
 Where this sits: the last step of ``options -> complete -> validate -> config -> run``,
 called by :mod:`pkg.cmd.server.main`. This module owns every long-lived object (the
-database, the storages, the app, the telemetry providers) and their order of teardown.
+databases, the stores, the engine stack, the Kubernetes clients, the app, the telemetry
+providers) and the order of their teardown.
 
 Standalone (``--standalone``): one SQLite database under ``--data-dir`` backs core ``v1``
-``secrets`` and ``config.porch.kpt.dev/v1alpha1`` ``repositories`` (+ ``status``); the
-standalone PKI authenticates the admin kubeconfig written by ``--write-kubeconfig``.
+``secrets`` and ``config.porch.kpt.dev/v1alpha1`` ``repositories`` (+ ``status``), served
+over HTTP and read in process by the repository controller and the git credential
+resolver (:mod:`pkg.cmd.server.standalone`); the standalone PKI authenticates the admin
+kubeconfig written by ``--write-kubeconfig``.
 
-Aggregated (no ``--standalone``): the server's own Kubernetes client comes from
-``--kubeconfig`` or the in-cluster service account; authorization is delegated to the
-cluster (``--authorization-mode=Webhook``). Repositories and Secrets are the cluster's:
-they are read through that client by the components that need them (repository
-registration, credential resolution), which are wired here when they exist; until then
-an aggregated server serves discovery, OpenAPI and health only.
+Aggregated (no ``--standalone``): Repository custom resources and Secrets are the
+cluster's, read through the ``kubernetes`` client (:mod:`pkg.cmd.server.cluster`,
+``--kubeconfig`` or the pod's service account); authorization is delegated to the cluster
+(``--authorization-mode=Webhook``).
 
-The porch.kpt.dev group joins :func:`group_versions` once its storages and the engine
-exist: each group-version is one :class:`pkg.apiserver.groups.APIGroupVersion`.
+Both: the engine stack (:mod:`pkg.cmd.server.enginestack`) serves
+``porch.kpt.dev/v1alpha1`` through ``pkg.registry.porch``. ``/readyz`` fails until the
+Repositories were listed and each had its first sync (or 30 s passed), so that a
+restarted server answers with every revision it had.
+
+Shutdown on SIGTERM/SIGINT (exit 0 within 10 s): stop the repository controller and its
+syncs, stop serving (``/readyz`` fails, watches end, in-flight requests and writes drain),
+then close the engine stack, the clients and the stores.
 """
 
 from __future__ import annotations
@@ -27,27 +34,38 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
-from api.core import v1 as corev1
 from api.core.v1 import register as corev1register
-from api.porchconfig import v1alpha1 as configv1alpha1
+from api.porch.v1alpha1 import register as porchregister
 from api.porchconfig.v1alpha1 import register as configregister
 from pkg.apiserver import authorization, groups, serving
 from pkg.apiserver import config as apiconfig
 from pkg.apiserver import server as apiserver
-from pkg.cmd.server import certs, options, telemetry
+from pkg.cmd.server import (
+    certs,
+    cluster,
+    enginestack,
+    options,
+    repositorysource,
+    standalone,
+    telemetry,
+)
 from pkg.cmd.server import config as serverconfig
-from pkg.registry.core.secret import storage as secretstorage
-from pkg.registry.generic import sqlite, store
-from pkg.registry.porchconfig.repository import storage as repositorystorage
+from pkg.registry import porch as porchregistry
+from pkg.registry.rest import rest
 
-__all__ = ["StandaloneStores", "StartupError", "group_versions", "run"]
+__all__ = ["StartupError", "group_versions", "run"]
 
 _log = logging.getLogger("porch-server")
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+_INITIAL_SYNC_GRACE: Final = 30.0
+"""Seconds after which /readyz stops waiting for the first sync of every Repository (a
+remote that hangs must not keep the whole API unready)."""
+_CONTROLLER_STOP_BUDGET: Final = 1.0
+_WRITES_DRAIN_BUDGET: Final = 1.0
 
 
 class StartupError(Exception):
@@ -80,52 +98,27 @@ def _bind(opts: options.ServerOptions) -> socket.socket:
     return sock
 
 
-@dataclass(frozen=True)
-class StandaloneStores:
-    """The embedded database of a standalone server and the stores it backs."""
-
-    db: sqlite.Database
-    secrets: store.Store[corev1.Secret]
-    repositories: store.Store[configv1alpha1.Repository]
-
-
-@contextlib.asynccontextmanager
-async def _standalone_stores(opts: options.ServerOptions) -> AsyncIterator[StandaloneStores]:
-    assert opts.data_dir is not None
-    opts.data_dir.mkdir(parents=True, exist_ok=True)
-    for root in opts.runtime.local_repository_roots:
-        root.mkdir(parents=True, exist_ok=True)
-    try:
-        db = await sqlite.Database.open(opts.data_dir / sqlite.DEFAULT_FILE_NAME)
-    except sqlite.DatabaseError as err:
-        raise StartupError(f"--data-dir {opts.data_dir}: {err}") from None
-    try:
-        yield StandaloneStores(
-            db=db,
-            secrets=secretstorage.new_storage(db),
-            repositories=repositorystorage.new_storage(db, opts.runtime.local_repository_roots),
-        )
-    finally:
-        await db.close()
-
-
-def group_versions(standalone: StandaloneStores | None) -> list[groups.APIGroupVersion]:
+def group_versions(
+    standalone_stores: standalone.StandaloneStores | None,
+    porch: Mapping[str, rest.Storage],
+) -> list[groups.APIGroupVersion]:
     """Every group-version the server serves, in discovery preference order.
 
-    Standalone: core ``v1`` secrets and ``config.porch.kpt.dev/v1alpha1`` repositories.
-    ``porch.kpt.dev/v1alpha1`` (package revisions, resources, packages over the engine,
-    which reads ``ServerOptions.runtime``) is added here when its storages exist.
+    ``porch.kpt.dev/v1alpha1`` (``porch``: the storages of ``pkg.registry.porch`` over the
+    engine) always; standalone also core ``v1`` secrets and
+    ``config.porch.kpt.dev/v1alpha1`` repositories (+ ``status``).
     """
-    gvs: list[groups.APIGroupVersion] = []
-    if standalone is not None:
-        repositories = standalone.repositories
+    gvs = [
+        groups.APIGroupVersion(
+            porchregister.GROUP,
+            porchregister.VERSION,
+            dict(porch),
+            serverconfig.openapi_document("porch", porchregister.VERSION),
+        )
+    ]
+    if standalone_stores is not None:
+        repositories = standalone_stores.repositories
         gvs += [
-            groups.APIGroupVersion(
-                corev1register.GROUP,
-                corev1register.VERSION,
-                {corev1register.SECRETS.plural: standalone.secrets},
-                serverconfig.openapi_document("core", corev1register.VERSION),
-            ),
             groups.APIGroupVersion(
                 configregister.GROUP,
                 configregister.VERSION,
@@ -134,6 +127,12 @@ def group_versions(standalone: StandaloneStores | None) -> list[groups.APIGroupV
                     f"{configregister.REPOSITORIES.plural}/status": repositories.status(),
                 },
                 serverconfig.openapi_document("porchconfig", configregister.VERSION),
+            ),
+            groups.APIGroupVersion(
+                corev1register.GROUP,
+                corev1register.VERSION,
+                {corev1register.SECRETS.plural: standalone_stores.secrets},
+                serverconfig.openapi_document("core", corev1register.VERSION),
             ),
         ]
     return gvs
@@ -180,27 +179,90 @@ def _announce(cfg: serverconfig.Config, url: str) -> None:
         lines += [
             "Point kubectl (or the kubernetes Python client) at it with:",
             f"  export KUBECONFIG={opts.write_kubeconfig}",
+            "  kubectl api-resources --api-group=porch.kpt.dev",
         ]
     print("\n".join(lines), flush=True)
 
 
-async def _serve(cfg: serverconfig.Config, otel: telemetry.Telemetry) -> None:
+@contextlib.asynccontextmanager
+async def _repository_apis(
+    opts: options.ServerOptions,
+) -> AsyncIterator[
+    tuple[
+        standalone.StandaloneStores | None,
+        repositorysource.RepositoryAPI,
+        repositorysource.SecretReader,
+    ]
+]:
+    """The standalone stores (None aggregated), and where Repositories and Secrets are read."""
+    if opts.standalone:
+        assert opts.data_dir is not None
+        try:
+            async with standalone.open_stores(
+                opts.data_dir, opts.runtime.local_repository_roots
+            ) as stores:
+                yield (
+                    stores,
+                    standalone.StoreRepositories(stores.repositories),
+                    standalone.StoreSecrets(stores.secrets),
+                )
+        except standalone.StoreError as err:
+            raise StartupError(str(err)) from None
+        return
+    try:
+        api_client = await cluster.connect(opts.kubeconfig)
+    except cluster.ClusterError as err:
+        raise StartupError(str(err)) from None
+    try:
+        yield None, cluster.ClusterRepositories(api_client), cluster.ClusterSecrets(api_client)
+    finally:
+        await api_client.close()  # type: ignore[no-untyped-call]
+
+
+def _initial_sync_check(
+    stack: enginestack.EngineStack,
+) -> tuple[apiconfig.HealthCheck, asyncio.Future[None]]:
+    """The readiness check of the first sync (module doc) and the task to cancel at exit."""
+    synced = asyncio.ensure_future(stack.controller.wait_until_synced())
+    started = time.monotonic()
+
+    async def check() -> None:
+        if not synced.done() and time.monotonic() - started < _INITIAL_SYNC_GRACE:
+            raise RuntimeError("repositories are being synced for the first time")
+
+    return apiconfig.HealthCheck("repositories-synced", check), synced
+
+
+async def _serve(
+    cfg: serverconfig.Config, otel: telemetry.Telemetry, kube_client: Any | None
+) -> None:
     opts = cfg.options
-    async with contextlib.AsyncExitStack() as stack:
-        kube_client: Any | None = None
-        standalone: StandaloneStores | None = None
-        if opts.standalone:
-            standalone = await stack.enter_async_context(_standalone_stores(opts))
-        # Standalone servers need no cluster, but may delegate authorization to one.
-        if not opts.standalone or opts.kubeconfig is not None:
-            kube_client = _kubernetes_client(opts)
-            stack.callback(kube_client.close)
+    async with contextlib.AsyncExitStack() as exits:
+        stores, repository_api, secret_reader = await exits.enter_async_context(
+            _repository_apis(opts)
+        )
+        source = repositorysource.FinalizingRepositorySource(repository_api)
+        try:
+            stack = await exits.enter_async_context(
+                enginestack.open_engine(
+                    opts,
+                    function_runtime=cfg.function_runtime,
+                    source=source,
+                    resolver=repositorysource.SecretCredentialResolver(secret_reader),
+                    drain_timeout=_WRITES_DRAIN_BUDGET,
+                )
+            )
+        except enginestack.EngineStartError as err:
+            raise StartupError(str(err)) from None
+        synced_check, synced = _initial_sync_check(stack)
+        exits.callback(synced.cancel)
         app = apiserver.new_app(
             apiconfig.Config(
-                groups=group_versions(standalone),
+                groups=group_versions(stores, porchregistry.new_storages(stack.engine)),
                 authenticator=cfg.authenticator,
                 authorizer=_authorizer(opts, kube_client),
                 max_request_body_size=opts.max_request_body_size,
+                health_checks=[synced_check],
                 tracer_provider=otel.tracer_provider,
                 meter_provider=otel.meter_provider,
             )
@@ -209,7 +271,7 @@ async def _serve(cfg: serverconfig.Config, otel: telemetry.Telemetry) -> None:
             cfg.serving.cert_file, cfg.serving.key_file, cfg.authenticator.trusted_cas
         )
         sock = _bind(opts)
-        stack.callback(sock.close)
+        exits.callback(sock.close)
         server = await serving.start(app, sock, tls)
         url = _server_url(opts)
         if opts.write_kubeconfig is not None and cfg.standalone_pki is not None:
@@ -227,8 +289,17 @@ async def _serve(cfg: serverconfig.Config, otel: telemetry.Telemetry) -> None:
         finally:
             for signum in _SIGNALS:
                 loop.remove_signal_handler(signum)
-        _log.info("shutting down: draining requests and ending watches")
-        await serving.shutdown(server, app, drain_timeout=opts.shutdown_timeout - 2.0)
+        _log.info("shutting down: stopping syncs, draining requests and ending watches")
+        # Syncs first: nothing should start a fetch or write a status while we drain.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stack.controller.stop(), _CONTROLLER_STOP_BUDGET)
+        if stores is not None:
+            stores.close_watches()
+        await serving.shutdown(
+            server,
+            app,
+            drain_timeout=opts.shutdown_timeout - _CONTROLLER_STOP_BUDGET - _WRITES_DRAIN_BUDGET,
+        )
 
 
 def run(opts: options.ServerOptions) -> int:
@@ -239,24 +310,36 @@ def run(opts: options.ServerOptions) -> int:
         for problem in problems:
             print(f"porch-server: {problem}", file=sys.stderr)
         return 2
+    kube_client: Any | None = None
     try:
-        cfg = serverconfig.new_config(completed)
-    except serverconfig.ConfigError as err:
+        # Standalone servers need no cluster, but may delegate authorization to one.
+        if not completed.standalone or completed.kubeconfig is not None:
+            kube_client = _kubernetes_client(completed)
+        cfg = serverconfig.new_config(completed, kube_client)
+    except (StartupError, serverconfig.ConfigError) as err:
         print(f"porch-server: {err}", file=sys.stderr)
+        _close(kube_client)
         return 1
     try:
         otel = telemetry.setup()
     except telemetry.TelemetryError as err:
         print(f"porch-server: {err}", file=sys.stderr)
+        _close(kube_client)
         return 2
     try:
-        _run_loop(_serve(cfg, otel))
+        _run_loop(_serve(cfg, otel, kube_client))
     except StartupError as err:
         print(f"porch-server: {err}", file=sys.stderr)
         return 1
     finally:
         otel.shutdown()
+        _close(kube_client)
     return 0
+
+
+def _close(kube_client: Any | None) -> None:
+    if kube_client is not None:
+        kube_client.close()
 
 
 def _run_loop(main: Any) -> None:

@@ -57,6 +57,8 @@ def test_anonymous_requests_get_401_but_probes_work(porch_server: e2e.PorchServe
             "reason": "Unauthorized",
             "status": "Failure",
         }
+        porch = anonymous.get("/apis/porch.kpt.dev/v1alpha1/namespaces/default/packagerevisions")
+        assert porch.status_code == 401
         assert anonymous.get("/readyz").text == "ok"
     with _client(porch_server, porch_server.admin_cert) as admin:
         assert admin.get("/apis").status_code == 200

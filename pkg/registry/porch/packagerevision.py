@@ -1,0 +1,188 @@
+"""REST storage of ``packagerevisions``: get, list, watch, create, update, delete.
+
+Where this sits: ``pkg.cmd.server`` builds it with :func:`pkg.registry.porch.new_storages`
+and the API server routes ``/apis/porch.kpt.dev/v1alpha1/[namespaces/{ns}/]packagerevisions``
+to it (PUT and PATCH become :meth:`PackageRevisionStorage.update`). Every call runs the
+strategy (:mod:`pkg.registry.porch.strategy`) through the create/update drivers, then one
+method of the CaD engine (:class:`~pkg.engine.engine.CaDEngine`), inside a span named as
+Porch's (``[START]::packageRevisions::Create``); domain errors become Status errors
+(:mod:`pkg.registry.porch.interpret`).
+
+Porch's semantics where Kubernetes resources differ:
+
+* names are computed (``<repository>.<package path dotted>.<workspaceName>``); a create
+  ignores ``metadata.name`` and ``generateName`` (with a warning);
+* ``metadata.resourceVersion`` of an object is its git commit (opaque, not ordered); a
+  list's resourceVersion is the watch event sequence number, which watches resume from;
+* updates require ``metadata.resourceVersion`` (422 without it, 409 when stale); PATCH
+  applies to the current object, so it never conflicts;
+* PUT of a missing name is 404; server-side apply of a missing name creates it, and the
+  name must then be the one the spec computes (422 otherwise);
+* ``dryRun=All`` runs every check and the whole task and render, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
+from typing import Final
+
+from pydantic import BaseModel
+
+from api import resourceinfo
+from api.meta import v1 as metav1
+from api.porch import v1alpha1 as porchv1alpha1
+from pkg.apimachinery import errors, field
+from pkg.engine import engine
+from pkg.registry.porch import fieldselector, packagecommon, strategy, table, watch
+from pkg.registry.rest import create, rest, update
+from pkg.repository import errors as repoerrors
+
+__all__ = ["PackageRevisionStorage"]
+
+INFO: Final = porchv1alpha1.PACKAGE_REVISIONS
+KIND: Final = errors.GroupKind(porchv1alpha1.GROUP, strategy.KIND)
+_SPAN: Final = "[START]::packageRevisions::"
+
+
+def _revision(obj: BaseModel) -> porchv1alpha1.PackageRevision:
+    if not isinstance(obj, porchv1alpha1.PackageRevision):
+        raise errors.new_bad_request(f"expected PackageRevision object, got {type(obj).__name__}")
+    return obj
+
+
+class PackageRevisionStorage:
+    """``Getter``, ``Lister``, ``Watcher``, ``Creater``, ``Updater``, ``GracefulDeleter`` and
+    ``TableConvertor`` of ``packagerevisions`` over one engine."""
+
+    def __init__(self, cad: engine.CaDEngine) -> None:
+        self._engine = cad
+
+    @property
+    def resource(self) -> resourceinfo.ResourceInfo:
+        return INFO
+
+    def new_object(self) -> type[BaseModel]:
+        return porchv1alpha1.PackageRevision
+
+    def new_list(self) -> type[BaseModel]:
+        return porchv1alpha1.PackageRevisionList
+
+    def convert_to_table(
+        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
+    ) -> metav1.Table:
+        return table.PACKAGE_REVISIONS.convert_to_table(ctx, objects, include_object)
+
+    # -- read -------------------------------------------------------------------------------
+
+    async def get(self, ctx: rest.RequestContext, name: str) -> BaseModel:
+        with packagecommon.operation(_SPAN + "Get", ctx, INFO, name):
+            return await self._engine.get_package_revision(packagecommon.engine_context(ctx), name)
+
+    async def list(self, ctx: rest.RequestContext, options: rest.ListOptions) -> rest.ListResult:
+        with packagecommon.operation(_SPAN + "List", ctx, INFO):
+            filter = fieldselector.package_revision_filter(options, ctx.namespace)
+            packagecommon.start_after(options)  # a malformed continue token is 400 first
+            result = await self._engine.list_package_revisions(
+                packagecommon.engine_context(ctx), filter
+            )
+            return packagecommon.page(result.items, result.resource_version, options)
+
+    def watch(
+        self, ctx: rest.RequestContext, options: rest.ListOptions
+    ) -> AsyncIterator[rest.WatchEvent]:
+        return watch.watch_package_revisions(self._engine, ctx, options)
+
+    # -- create -----------------------------------------------------------------------------
+
+    async def create(
+        self, ctx: rest.RequestContext, obj: BaseModel, options: rest.CreateOptions
+    ) -> BaseModel:
+        revision = _revision(obj)
+        with packagecommon.operation(
+            _SPAN + "Create", ctx, INFO, strategy.computed_name(revision) or ""
+        ):
+            return await self._create(ctx, revision)
+
+    async def _create(
+        self, ctx: rest.RequestContext, obj: porchv1alpha1.PackageRevision
+    ) -> porchv1alpha1.PackageRevision:
+        packagecommon.require_namespace(ctx)
+        if not (obj.spec and obj.spec.repository):
+            raise errors.new_bad_request("spec.repositoryName is required")
+        create.before_create(strategy.STRATEGY, ctx, obj, KIND)
+        return await self._engine.create_package_revision(packagecommon.engine_context(ctx), obj)
+
+    # -- update -----------------------------------------------------------------------------
+
+    async def update(
+        self,
+        ctx: rest.RequestContext,
+        name: str,
+        obj_info: rest.UpdatedObjectInfo,
+        options: rest.UpdateOptions,
+    ) -> tuple[BaseModel, bool]:
+        with packagecommon.operation(_SPAN + "Update", ctx, INFO, name):
+            packagecommon.require_namespace(ctx)
+            ectx = packagecommon.engine_context(ctx)
+            try:
+                current = await self._engine.get_package_revision(ectx, name)
+            except repoerrors.NotFoundError:
+                body = _revision(await obj_info.updated_object(ctx, None))
+                packagecommon.ensure_body_name(body, name)
+                if not options.force_allow_create:
+                    raise
+                return await self._create_on_update(ctx, name, body), True
+            old = current.model_copy(deep=True)
+            new = _revision(await obj_info.updated_object(ctx, old.model_copy(deep=True)))
+            packagecommon.ensure_body_name(new, name)
+            packagecommon.check_resource_version(INFO, name, new, old)
+            update.before_update(strategy.STRATEGY, ctx, new, old, KIND)
+            return await self._engine.update_package_revision(ectx, name, new), False
+
+    async def _create_on_update(
+        self, ctx: rest.RequestContext, name: str, obj: porchv1alpha1.PackageRevision
+    ) -> porchv1alpha1.PackageRevision:
+        """Server-side apply of a missing revision: create it, if its spec gives it the name
+        the request asked for (422 otherwise: the client would not find it there)."""
+        if obj.spec is not None and obj.spec.repository:
+            computed = strategy.computed_name(obj)
+            if computed is not None and computed != name:
+                raise errors.new_invalid(
+                    KIND,
+                    name,
+                    field.ErrorList(
+                        [
+                            field.invalid(
+                                field.new_path("metadata", "name"),
+                                name,
+                                f"the spec names this package revision {computed!r} "
+                                "(<repository>.<package path>.<workspaceName>)",
+                            )
+                        ]
+                    ),
+                )
+        return await self._create(ctx, obj)
+
+    # -- delete -----------------------------------------------------------------------------
+
+    async def delete(
+        self, ctx: rest.RequestContext, name: str, options: metav1.DeleteOptions
+    ) -> tuple[BaseModel, bool]:
+        with packagecommon.operation(_SPAN + "Delete", ctx, INFO, name):
+            packagecommon.require_namespace(ctx)
+            preconditions = None
+            if options.preconditions is not None:
+                preconditions = engine.Preconditions(
+                    uid=options.preconditions.uid,
+                    resource_version=options.preconditions.resource_version,
+                )
+            ectx = packagecommon.engine_context(ctx)
+            if "All" in (options.dry_run or []):
+                # The API server also folds DeleteOptions.dryRun into the context; a caller
+                # in Python may only set the options.
+                ectx = dataclasses.replace(ectx, dry_run=True)
+            obj, immediately = await self._engine.delete_package_revision(
+                ectx, name, preconditions=preconditions
+            )
+            return obj, immediately

@@ -1,0 +1,111 @@
+"""REST storage of ``packagerevisionresources``: get, list and update of a revision's files.
+
+Where this sits: ``pkg.cmd.server`` builds it with :func:`pkg.registry.porch.new_storages`;
+the API server routes ``/apis/porch.kpt.dev/v1alpha1/[namespaces/{ns}/]
+packagerevisionresources`` to it. A PackageRevisionResources is the same revision as the
+PackageRevision of that name, seen as its files (``spec.resources``). There is no watch,
+create or delete (405), as in Porch.
+
+An update (``porchctl rpkg push``, ``kubectl replace``) replaces a Draft's files, renders
+the package and commits the result; the response carries the render's function results in
+``status.renderStatus``. It requires ``metadata.resourceVersion`` (422 without it, 409
+Conflict when stale). A failing render is 422 with Porch's text ("error rendering package
+in kpt function pipeline. Package NOT pushed to remote. ..."), and nothing is stored unless
+the revision is annotated ``porch.kpt.dev/push-on-render-failure: "true"``. Field selectors
+are those of packagerevisions. Spans are ``[START]::PackageRevisionResources::List``,
+``::Get`` and ``::Update``, as Porch's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from pydantic import BaseModel
+
+from api import resourceinfo
+from api.meta import v1 as metav1
+from api.porch import v1alpha1 as porchv1alpha1
+from pkg.apimachinery import errors
+from pkg.engine import engine
+from pkg.registry.porch import (
+    fieldselector,
+    packagecommon,
+    strategyresources,
+    table,
+)
+from pkg.registry.rest import rest, update
+from pkg.repository import errors as repoerrors
+
+__all__ = ["PackageRevisionResourcesStorage"]
+
+INFO: Final = porchv1alpha1.PACKAGE_REVISION_RESOURCES
+KIND: Final = errors.GroupKind(porchv1alpha1.GROUP, strategyresources.KIND)
+_SPAN: Final = "[START]::PackageRevisionResources::"
+
+
+class PackageRevisionResourcesStorage:
+    """``Getter``, ``Lister``, ``Updater`` and ``TableConvertor`` of
+    ``packagerevisionresources`` over one engine."""
+
+    def __init__(self, cad: engine.CaDEngine) -> None:
+        self._engine = cad
+
+    @property
+    def resource(self) -> resourceinfo.ResourceInfo:
+        return INFO
+
+    def new_object(self) -> type[BaseModel]:
+        return porchv1alpha1.PackageRevisionResources
+
+    def new_list(self) -> type[BaseModel]:
+        return porchv1alpha1.PackageRevisionResourcesList
+
+    def convert_to_table(
+        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
+    ) -> metav1.Table:
+        return table.PACKAGE_REVISION_RESOURCES.convert_to_table(ctx, objects, include_object)
+
+    async def get(self, ctx: rest.RequestContext, name: str) -> BaseModel:
+        with packagecommon.operation(_SPAN + "Get", ctx, INFO, name):
+            return await self._engine.get_package_revision_resources(
+                packagecommon.engine_context(ctx), name
+            )
+
+    async def list(self, ctx: rest.RequestContext, options: rest.ListOptions) -> rest.ListResult:
+        with packagecommon.operation(_SPAN + "List", ctx, INFO):
+            filter = fieldselector.package_revision_filter(options, ctx.namespace)
+            packagecommon.start_after(options)  # a malformed continue token is 400 first
+            # The sequence number before listing: a watch from it misses nothing.
+            resource_version = str(self._engine.watcher_manager.current_resource_version())
+            items = await self._engine.list_package_revision_resources(
+                packagecommon.engine_context(ctx), filter
+            )
+            return packagecommon.page(items, resource_version, options)
+
+    async def update(
+        self,
+        ctx: rest.RequestContext,
+        name: str,
+        obj_info: rest.UpdatedObjectInfo,
+        options: rest.UpdateOptions,
+    ) -> tuple[BaseModel, bool]:
+        with packagecommon.operation(_SPAN + "Update", ctx, INFO, name):
+            packagecommon.require_namespace(ctx)
+            ectx = packagecommon.engine_context(ctx)
+            try:
+                current = await self._engine.get_package_revision_resources(ectx, name)
+            except repoerrors.NotFoundError:
+                # The body is still checked first (400 beats 404), but nothing is created.
+                packagecommon.ensure_body_name(await obj_info.updated_object(ctx, None), name)
+                raise
+            old = current.model_copy(deep=True)
+            new = await obj_info.updated_object(ctx, old.model_copy(deep=True))
+            if not isinstance(new, porchv1alpha1.PackageRevisionResources):
+                raise errors.new_bad_request(
+                    f"expected PackageRevisionResources object, got {type(new).__name__}"
+                )
+            packagecommon.ensure_body_name(new, name)
+            packagecommon.check_resource_version(INFO, name, new, old)
+            update.before_update(strategyresources.STRATEGY, ctx, new, old, KIND)
+            return await self._engine.update_package_resources(ectx, name, new), False
