@@ -23,7 +23,7 @@ def test_pdb_imports_from_the_repository_root() -> None:
 
 
 def test_command_shims_run_the_package_commands() -> None:
-    for shim in ("cmd/porch-server/main.py",):
+    for shim in ("cmd/porch-server/main.py", "cmd/porchctl/main.py"):
         result = subprocess.run(
             [sys.executable, shim, "--help"],
             cwd=ROOT,
