@@ -3,8 +3,10 @@
 Where it sits: the engine (`pkg.engine`) is given a `GitFetcher` (the `clone.GitPackageFetcher`
 of this server) by the command wiring and calls it for `clone` tasks with
 `upstreamRef.git: {repo, ref, directory, secretRef}`. The fetcher resolves the `secretRef` in
-the request's namespace and records where the package was found (the lock: the URL,
-directory and ref as given, the commit found); everything about git is the git backend's
+the request's namespace and records where the package was found (the lock: the URL and ref
+as given, the directory without leading or trailing slashes, the commit found; Porch's
+`GetPackageRevision` builds its `GitLock` the same way, so a clone of `/basens` records
+`directory: basens` in the Kptfile); everything about git is the git backend's
 (`pkg.externalrepo.git`): the URL policy (`urls.check_url`: local repositories refused unless
 the server allows them, and then only below the allowed roots), ref resolution as Porch's
 `cloneFromGit` does it and the read itself (`upstream.read_package`: one ref fetched into a
@@ -79,7 +81,10 @@ class GitFetcher:
             )
             lock = repo_api.GitLock(
                 repo=package.repo,
-                directory=package.directory,
+                # The directory the package was read from (`read_package` trims the slashes
+                # too, as Go's `strings.Trim(path, "/")`), not the request's spelling:
+                # porchctl sends `/basens`.
+                directory=package.directory.strip("/"),
                 ref=package.ref,
                 commit=read.commit,
             )

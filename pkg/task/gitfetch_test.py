@@ -70,13 +70,20 @@ async def test_missing_ref_and_missing_package(blueprints_repo: Path) -> None:
         await fetcher.fetch("ns", _package(blueprints_repo, "basens/v1", "/not-there/"))
 
 
-async def test_lock_keeps_the_directory_as_given(blueprints_repo: Path) -> None:
+@pytest.mark.parametrize("directory", ["/basens", "/basens/", "basens/", "//basens"])
+async def test_lock_records_the_directory_without_slashes(
+    blueprints_repo: Path, directory: str
+) -> None:
+    # porchctl sends `/basens` for `.../test-blueprints.git/basens@basens/v1`; Porch's
+    # Kptfile says `directory: basens` (rpkg-clone golden).
     fetched = await _fetcher(blueprints_repo.parent).fetch(
-        "ns", _package(blueprints_repo, "basens/v1", "/basens/")
+        "ns", _package(blueprints_repo, "basens/v1", directory)
     )
     assert "namespace.yaml" in fetched.files
-    assert fetched.lock.directory == "/basens/"
+    assert fetched.lock.directory == "basens"
+    assert fetched.lock.ref == "basens/v1"
     assert fetched.lock.commit == _rev_parse(blueprints_repo, "basens/v1")
+
 
 
 async def test_local_repositories_need_permission(blueprints_repo: Path, tmp_path: Path) -> None:

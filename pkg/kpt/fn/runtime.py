@@ -12,17 +12,16 @@ gives exit code 125 (docker's "could not run the container") and a stderr naming
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pkg.kpt import kptfile, yamlutil
-from pkg.kpt.fn import fnerrors
+from pkg.kpt.fn import builtins, fnerrors
 
 __all__ = [
     "DEFAULT_IMAGE_PREFIX",
@@ -34,6 +33,7 @@ __all__ = [
     "FunctionRunResult",
     "FunctionRuntime",
     "ImageResolutionError",
+    "image_tag",
     "resolve_image",
 ]
 
@@ -42,6 +42,8 @@ LEGACY_IMAGE_PREFIX: Final = "gcr.io/kpt-fn/"
 UNKNOWN_IMAGE_EXIT_CODE: Final = 125
 
 BuiltinFunction = Callable[[CommentedMap], CommentedMap]
+# A builtin whose behaviour follows the catalog version its image tag names: (items, tag).
+VersionedBuiltinFunction = Callable[[CommentedMap, str], CommentedMap]
 
 
 @dataclass(slots=True)
@@ -87,6 +89,13 @@ def has_tag_or_digest(image: str) -> bool:
     if "@" in image:
         return True
     return ":" in image.rsplit("/", 1)[-1]
+
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference (`v0.2` of `.../apply-setters:v0.2@sha256:...`), `""`
+    when it has none (a bare name or a digest only)."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else ""
 
 
 def resolve_image(
@@ -277,45 +286,40 @@ BUILTIN_TAGS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
-@contextlib.contextmanager
-def _capture_stderr() -> Iterator[list[str]]:
-    """What builtins write to stderr while running (starlark's `print`)."""
-    try:
-        from pkg.kpt.fn import builtins
-    except ImportError:  # pragma: no cover - the builtins package is being written
-        yield []
-        return
-    capture = getattr(builtins, "capture_stderr", None)
-    if capture is None:  # pragma: no cover
-        yield []
-        return
-    with capture() as sink:
-        yield sink
-
-
-def _builtin_registry() -> Mapping[str, BuiltinFunction]:
-    try:
-        from pkg.kpt.fn import builtins
-    except ImportError:  # pragma: no cover - the builtins package is being written
-        return {}
-    registry: Mapping[str, BuiltinFunction] = getattr(builtins, "BUILTINS", {})
-    return registry
-
-
 @dataclass(slots=True)
 class BuiltinRuntime:
     """Runs the catalog functions implemented in Python (`pkg.kpt.fn.builtins`).
 
     An image names a builtin when, without tag or digest and without one of `prefixes`, it is
     the function's name: `set-labels`, `ghcr.io/kptdev/krm-functions-catalog/set-labels:v0.2`,
-    `gcr.io/kpt-fn/set-labels@sha256:...` all run the same code.
+    `gcr.io/kpt-fn/set-labels@sha256:...` all run the same code. A builtin that also has a
+    version-aware entry point (`versioned_functions`) is called through it with the image's
+    tag (`image_tag`), so `apply-setters:v0.2` gives v0.2 results and `:latest` v0.3 ones.
+
+    `functions` and `versioned_functions` default to the builtins package's `BUILTINS` and
+    `VERSIONED_BUILTINS`; a runtime given its own `functions` has no versioned entry points
+    unless it is given those too.
     """
 
     prefixes: tuple[str, ...] = (DEFAULT_IMAGE_PREFIX, LEGACY_IMAGE_PREFIX)
     functions: Mapping[str, BuiltinFunction] | None = None
+    versioned_functions: Mapping[str, VersionedBuiltinFunction] | None = None
 
     def _registry(self) -> Mapping[str, BuiltinFunction]:
-        return self.functions if self.functions is not None else _builtin_registry()
+        return self.functions if self.functions is not None else builtins.BUILTINS
+
+    def _versioned_registry(self) -> Mapping[str, VersionedBuiltinFunction]:
+        if self.versioned_functions is not None:
+            return self.versioned_functions
+        # Functions supplied by the caller must not be shadowed by the package's versions.
+        return {} if self.functions is not None else builtins.VERSIONED_BUILTINS
+
+    def _entry_point(self, name: str, image: str) -> BuiltinFunction:
+        versioned = self._versioned_registry().get(name)
+        if versioned is None:
+            return self._registry()[name]
+        tag = image_tag(image)
+        return lambda resource_list: versioned(resource_list, tag)
 
     def function_name(self, image: str) -> str | None:
         name = image.split("@", 1)[0]
@@ -339,8 +343,8 @@ class BuiltinRuntime:
         name = self.function_name(function.image)
         if name is None:
             return unknown_image_result(function.image)
-        impl = self._registry()[name]
-        with _capture_stderr() as printed:
+        impl = self._entry_point(name, function.image)
+        with builtins.capture_stderr() as printed:
             try:
                 output = impl(resource_list)
             except fnerrors.FunctionError as err:

@@ -100,6 +100,76 @@ def test_the_real_builtins_are_registered() -> None:
         assert runtime.handles(f"{PREFIX}{name}:latest"), name
 
 
+@pytest.mark.parametrize(
+    ("image", "tag"),
+    [
+        ("apply-setters", ""),
+        ("apply-setters:v0.2", "v0.2"),
+        (PREFIX + "apply-setters:v0.2.4", "v0.2.4"),
+        ("localhost:5000/fns/apply-setters:latest", "latest"),
+        ("localhost:5000/fns/apply-setters", ""),
+        (PREFIX + "apply-setters@sha256:" + "c" * 64, ""),
+        (PREFIX + "apply-setters:v0.3@sha256:" + "c" * 64, "v0.3"),
+    ],
+)
+def test_image_tag(image: str, tag: str) -> None:
+    assert fnruntime.image_tag(image) == tag
+
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  annotations:\n" + (
+    '    internal.config.kubernetes.io/path: cm.yaml\ndata:\n  foo: "bar" # kpt-set: ${foo}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("image", "with_resource_ref"),
+    [
+        (PREFIX + "apply-setters:v0.2", False),
+        ("gcr.io/kpt-fn/apply-setters:v0.2.2", False),
+        (PREFIX + "apply-setters:v0.3.0", True),
+        (PREFIX + "apply-setters:latest", True),
+        (PREFIX + "apply-setters@sha256:" + "d" * 64, True),
+    ],
+)
+def test_builtin_runs_as_the_catalog_version_its_tag_names(
+    image: str, with_resource_ref: bool
+) -> None:
+    # porchctl prints `[info] v1/ConfigMap/cm data.foo: ...` for v0.3 results and
+    # `[info] data.foo: ...` for v0.2 ones (Porch's rpkg-upgrade golden).
+    runtime = fnruntime.BuiltinRuntime()
+    ran = runtime.run(
+        kptfile.Function(image=image), _resource_list(CONFIGMAP, config={"foo": "baz"})
+    )
+    assert ran.exit_code == 0
+    assert ran.resource_list is not None
+    assert ran.resource_list["items"][0]["data"]["foo"] == "baz"
+    (result,) = yamlutil.to_plain(ran.resource_list["results"])
+    assert result["message"] == 'set field value to "baz"'
+    assert result["field"]["path"] == "data.foo"
+    assert ("resourceRef" in result) == with_resource_ref
+    assert ("severity" in result) == with_resource_ref
+
+
+def _tagged(resource_list: CommentedMap, tag: str) -> CommentedMap:
+    resource_list["results"] = CommentedSeq([CommentedMap(message=f"ran as {tag!r}")])
+    return resource_list
+
+
+def test_versioned_entry_points_get_the_tag_and_plain_functions_keep_working() -> None:
+    runtime = fnruntime.BuiltinRuntime(
+        functions={"echo": _echo, "tagged": _echo}, versioned_functions={"tagged": _tagged}
+    )
+    ran = runtime.run(kptfile.Function(image=PREFIX + "tagged:v1.2"), _resource_list())
+    assert ran.resource_list is not None
+    assert ran.resource_list["results"] == [{"message": "ran as 'v1.2'"}]
+    plain = runtime.run(kptfile.Function(image=PREFIX + "echo:v1.2"), _resource_list())
+    assert plain.resource_list is not None and "results" not in plain.resource_list
+    # Functions given by the caller are not shadowed by the package's versioned builtins.
+    own = fnruntime.BuiltinRuntime(functions={"apply-setters": _echo})
+    ran = own.run(kptfile.Function(image="apply-setters:v0.2"), _resource_list(CONFIGMAP))
+    assert ran.resource_list is not None and "results" not in ran.resource_list
+
+
 FUNCTION = """
 import sys, yaml
 rl = yaml.safe_load(sys.stdin)

@@ -23,9 +23,13 @@ conformance README describes them:
   must become Ready within 60 s; ``/tmp/porch-e2e`` is the scratch directory (wiped
   before the suite).
 
-A case passes when every step matches. A case fails on any mismatch before its first
-unavailable step; mismatches after one may be consequences of the missing step, so such a
-case is reported as skipped ("unavailable"), listing every later mismatch. Our own cases
+A case passes when every step matches. Every step runs, also after an unavailable one, and
+none is faked. A step fails the case on any mismatch unless it depends on what an
+unavailable step would have done (`Dependencies`): the directory `kpt fn eval` would have
+changed, and, followed through the later steps, whatever a dependent step wrote (paths it
+names, package revisions it names or created, listings of the namespace once a revision is
+affected). Mismatches of dependent steps may be consequences of the missing step: the case
+is then reported as skipped ("unavailable"), listing every such mismatch. Our own cases
 live in ``testdata/<case>/config.yaml``; ``PORCHCTL_UPDATE_GOLDEN=1`` rewrites their
 expectations from what the commands print (Porch's cases are never rewritten). The session
 ends with ``porchctl-golden: <passed>/<total> passed`` (see conftest.py).
@@ -42,7 +46,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import pytest
@@ -357,25 +361,101 @@ def run_case(env: Environment, case: Case) -> list[StepResult]:
     return [_run_step(env, case, i, c) for i, c in enumerate(case.commands, start=1)]
 
 
+# Words of a command line or script: paths, names, flag values (`--name=x` gives `x`).
+_WORD = re.compile(r"[^\s\"'|;&<>()=]+")
+# A Porch package revision name: `<repository>.<package>.<workspace>` (DNS labels).
+_REVISION = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?){2,}")
+_CREATED = re.compile(r"^(\S+) created$", re.MULTILINE)
+
+
+def _words(step: StepResult, command: dict[str, Any]) -> list[str]:
+    texts = [*step.args, str(command.get("stdin") or "")]
+    return [word for text in texts for word in _WORD.findall(text)]
+
+
+def _touches(word: str, path: str) -> bool:
+    """Whether the path `word` is `path`, inside it, or a directory holding it."""
+    if not word.startswith("/") or word == "/":
+        return False
+    a, b = PurePosixPath(word), PurePosixPath(path)
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def _lists_revisions(step: StepResult, words: list[str]) -> bool:
+    """A `get` that names no package revision: it shows every revision of the namespace."""
+    args = step.args
+    getter = args[:3] == ["porchctl", "rpkg", "get"] or (args[:1] == ["kubectl"] and "get" in args)
+    return getter and not any(_REVISION.fullmatch(w) for w in words)
+
+
+@dataclass
+class Dependencies:
+    """What the unavailable steps of a case would have changed, followed step by step.
+
+    An unavailable `kpt fn eval` would have changed the directories it names. A later step
+    depends on that when it names such a path (or a directory holding one), names an affected
+    package revision, or lists the namespace's revisions while one is affected; whatever a
+    dependent step could have written is affected in turn: the absolute paths and revision
+    names it mentions, and the revisions it reports as created (`<name> created`, printed or
+    expected). Deliberately generous: a step is only excused when it may differ *because of*
+    the missing step, and a mismatch of any other step fails the case.
+    """
+
+    paths: set[str] = field(default_factory=set)
+    revisions: set[str] = field(default_factory=set)
+
+    def depends(self, step: StepResult, command: dict[str, Any]) -> bool:
+        words = _words(step, command)
+        if any(_touches(w, p) for w in words for p in self.paths):
+            return True
+        if any(w in self.revisions for w in words):
+            return True
+        return bool(self.revisions) and _lists_revisions(step, words)
+
+    def affected_by(self, step: StepResult, command: dict[str, Any]) -> None:
+        """Record what `step` (unavailable, or dependent) could have changed."""
+        words = _words(step, command)
+        self.paths |= {w for w in words if w.startswith("/") and w != "/"}
+        self.revisions |= {w for w in words if _REVISION.fullmatch(w)}
+        for printed in (step.stdout, str(command.get("stdout") or "")):
+            self.revisions |= set(_CREATED.findall(printed))
+
+
 def _describe(step: StepResult) -> str:
     return f"step {step.index} `{' '.join(step.args)}`"
 
 
 def judge(case: Case, results: list[StepResult]) -> None:
     """Fail, skip (unavailable) or pass the case (see the module docstring)."""
-    unavailable = [s for s in results if s.unavailable]
-    first_unavailable = unavailable[0].index if unavailable else len(results) + 1
-    hard = [s for s in results if s.problems and s.index < first_unavailable]
-    soft = [s for s in results if s.problems and s.index > first_unavailable]
+    dependencies = Dependencies()
+    hard: list[StepResult] = []
+    soft: list[StepResult] = []
+    for step, command in zip(results, case.commands, strict=True):
+        if step.unavailable:
+            dependencies.affected_by(step, command)
+        elif dependencies.depends(step, command):
+            dependencies.affected_by(step, command)
+            if step.problems:
+                soft.append(step)
+        elif step.problems:
+            hard.append(step)
     if hard:
         pytest.fail(
             f"{case.name}: "
-            + "\n\n".join(f"{_describe(s)}: " + "\n".join(s.problems) for s in hard + soft),
+            + "\n\n".join(f"{_describe(s)}: " + "\n".join(s.problems) for s in hard)
+            + "".join(
+                f"\n\n(depends on an unavailable step) {_describe(s)}: " + "\n".join(s.problems)
+                for s in soft
+            ),
             pytrace=False,
         )
+    unavailable = [s for s in results if s.unavailable]
     if unavailable:
         notes = [f"{_describe(s)} unavailable: {s.unavailable}" for s in unavailable]
-        notes += [f"later {_describe(s)} diverged: {s.problems[0]}" for s in soft]
+        notes += [
+            f"later {_describe(s)} depends on it and diverged: " + "\n".join(s.problems)
+            for s in soft
+        ]
         pytest.skip(f"unavailable: {case.name}: " + "; ".join(notes))
 
 
@@ -441,3 +521,90 @@ def test_porchctl_cases(case: Case, environment: Environment, scratch: Path) -> 
         _update_case(environment, case, results)
         return
     judge(case, results)
+
+
+# -- the judge (no server) ---------------------------------------------------------------
+
+
+def _synthetic(*steps: tuple[list[str], str]) -> tuple[Case, list[StepResult]]:
+    """A case of `(args, problem)` steps; an eval step is unavailable, `problem` a mismatch."""
+    commands = [{"args": args} for args, _ in steps]
+    results = []
+    for index, (args, problem) in enumerate(steps, start=1):
+        result = StepResult(index=index, args=args, problems=[problem] if problem else [])
+        if _needs_container_runtime(args):
+            result.unavailable = "no container runtime"
+        results.append(result)
+    return Case("synthetic", Path("."), {"commands": commands}), results
+
+
+EVAL = ["kpt", "fn", "eval", "--image", "example.com/fn:v1", "/tmp/porch-e2e/pkg", "--", "a=b"]
+
+
+def test_a_mismatch_independent_of_the_unavailable_step_fails_the_case() -> None:
+    case, results = _synthetic(
+        (EVAL, ""),
+        (["sh", "-c", "cat /tmp/porch-e2e/other/Kptfile"], "stdout differs"),
+    )
+    with pytest.raises(pytest.fail.Exception, match="step 2 `sh -c cat"):
+        judge(case, results)
+
+
+def test_a_mismatch_before_the_unavailable_step_fails_the_case() -> None:
+    case, results = _synthetic((["porchctl", "rpkg", "get"], "exit code 1, want 0"), (EVAL, ""))
+    with pytest.raises(pytest.fail.Exception, match="step 1"):
+        judge(case, results)
+
+
+def test_mismatches_that_follow_from_the_unavailable_step_are_only_reported() -> None:
+    case, results = _synthetic(
+        (EVAL, ""),
+        (["porchctl", "rpkg", "push", "git.pkg.ws", "/tmp/porch-e2e/pkg"], ""),
+        (["porchctl", "rpkg", "pull", "git.pkg.ws"], "stdout differs"),
+        (["porchctl", "rpkg", "get", "--namespace=ns"], "stdout differs"),
+        (["porchctl", "rpkg", "copy", "--workspace=v2", "git.pkg.ws"], ""),
+    )
+    results[4].stdout = "git.pkg.v2 created\n"
+    with pytest.raises(pytest.skip.Exception, match="unavailable: synthetic") as skipped:
+        judge(case, results)
+    assert "step 3 `porchctl rpkg pull git.pkg.ws` depends on it" in str(skipped.value)
+    assert "step 4 `porchctl rpkg get --namespace=ns` depends on it" in str(skipped.value)
+    # the copy created git.pkg.v2 from an affected revision: it is affected too, while an
+    # unrelated revision and the repositories are not
+    for args, verdict in (
+        (["porchctl", "rpkg", "approve", "git.pkg.v2"], pytest.skip.Exception),
+        (["porchctl", "rpkg", "approve", "git.other.v1"], pytest.fail.Exception),
+        (["porchctl", "repo", "get"], pytest.fail.Exception),
+    ):
+        case, results = _synthetic(
+            (EVAL, ""),
+            (["porchctl", "rpkg", "push", "git.pkg.ws", "/tmp/porch-e2e/pkg"], ""),
+            (["porchctl", "rpkg", "copy", "--workspace=v2", "git.pkg.ws"], ""),
+            (args, "exit code 1, want 0"),
+        )
+        results[2].stdout = "git.pkg.v2 created\n"
+        with pytest.raises(verdict):
+            judge(case, results)
+
+
+@pytest.mark.parametrize(
+    ("name", "unavailable", "dependent"),
+    [("rpkg-push", 6, range(7, 13)), ("rpkg-unready", 4, range(5, 11))],
+)
+def test_every_step_after_the_eval_in_porchs_unavailable_cases_depends_on_it(
+    name: str, unavailable: int, dependent: range
+) -> None:
+    # Both cases push the directory `kpt fn eval` would have changed and go on with that
+    # package revision: every later step may show the missing change.
+    (case,) = [c for c in _load_cases(PORCH_CASES) if c.name == name]
+    dependencies = Dependencies()
+    found = []
+    for index, command in enumerate(case.commands, start=1):
+        step = StepResult(index=index, args=[str(a) for a in command["args"]])
+        if index == unavailable:
+            assert _needs_container_runtime(step.args)
+            dependencies.affected_by(step, command)
+        elif dependencies.depends(step, command):
+            found.append(index)
+            dependencies.affected_by(step, command)
+    assert found == list(dependent)

@@ -18,6 +18,13 @@ added or removed and the function's `results`. A failing function raises
 `pkg.kpt.fn.fnerrors.FunctionError(stderr, results=...)`. Text a function writes to stderr
 while succeeding (starlark's `print`) is collected by `call`, or by `capture_stderr` around a
 direct call.
+
+A function whose catalog versions behave differently also has a version-aware entry point,
+listed in `VERSIONED_BUILTINS`: `run_versioned(resource_list, tag) -> resource_list`, where
+`tag` is the tag of the step's image (`v0.2`, `v0.3.0`, `latest`; `""` when the image has
+none) and `run(resource_list)` is `run_versioned(resource_list, "")`, the newest behaviour:
+
+    apply-setters       apply_setters.run_versioned   (v0.2 or v0.3 results)
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from pkg.kpt.fn.builtins import (
     starlark,
 )
 
-__all__ = ["BUILTINS", "call", "capture_stderr"]
+__all__ = ["BUILTINS", "VERSIONED_BUILTINS", "call", "capture_stderr"]
 
 BUILTINS: dict[str, Callable[[CommentedMap], CommentedMap]] = {
     "set-namespace": set_namespace.run,
@@ -47,16 +54,22 @@ BUILTINS: dict[str, Callable[[CommentedMap], CommentedMap]] = {
     "starlark": starlark.run,
 }
 
+VERSIONED_BUILTINS: dict[str, Callable[[CommentedMap, str], CommentedMap]] = {
+    "apply-setters": apply_setters.run_versioned,
+}
+
 capture_stderr = _krm.capture_stderr
 
 
-def call(name: str, resource_list: CommentedMap) -> tuple[CommentedMap, str]:
-    """Run builtin `name`; returns the output ResourceList and what it wrote to stderr.
+def call(name: str, resource_list: CommentedMap, *, tag: str = "") -> tuple[CommentedMap, str]:
+    """Run builtin `name` as the image tag `tag` (`""`: untagged) would behave; returns the
+    output ResourceList and what it wrote to stderr.
 
     Raises KeyError for an unknown name and `FunctionError` (whose `stderr` is the whole
     stderr text) when the function fails.
     """
     function = BUILTINS[name]
+    versioned = VERSIONED_BUILTINS.get(name)
     with _krm.capture_stderr() as stderr:
-        output = function(resource_list)
+        output = versioned(resource_list, tag) if versioned else function(resource_list)
     return output, "".join(stderr)

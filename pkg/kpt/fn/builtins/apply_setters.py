@@ -1,11 +1,18 @@
-"""The apply-setters catalog function (v0.3 line), run in-process.
+"""The apply-setters catalog function (v0.2 and v0.3 lines), run in-process.
 
-Where it sits: `BUILTINS["apply-setters"]`, called by the function runtime with a KRM
-`ResourceList`. Fields tagged with a `# kpt-set: <pattern>` line comment get the pattern with
-the setter values from the functionConfig's `data` filled in (reference §6): scalars keep their
-quoting and lose their tag, array setters replace a whole sequence. Every item is scanned,
-including the Kptfile and local-config resources. Results follow v0.3: one `info` item per
-changed field with `resourceRef` and the current/proposed values (truncated or redacted).
+Where it sits: `BUILTINS["apply-setters"]` (`run`, the newest line) and
+`VERSIONED_BUILTINS["apply-setters"]` (`run_versioned`, which the function runtime calls with
+the tag of the step's image), called with a KRM `ResourceList`. Fields tagged with a
+`# kpt-set: <pattern>` line comment get the pattern with the setter values from the
+functionConfig's `data` filled in (reference §6): scalars keep their quoting and lose their
+tag, array setters replace a whole sequence. Every item is scanned, including the Kptfile and
+local-config resources. Both lines change the same fields; their results differ (reference
+§6, §9), so the tag picks them:
+
+- v0.2 (tags `v0.2`, `v0.2.x`, and older): one item per changed field with the message,
+  `field.path` and `file.path`, no severity, values shown as they are;
+- v0.3 (tags `v0.3` and later, `latest`, any other or no tag): one `info` item per changed
+  field with `resourceRef` and the current/proposed values (truncated or redacted).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -284,8 +291,27 @@ def setters_from_config(config: Mapping[str, object] | None) -> list[tuple[str, 
     return list(_krm.string_map(data).items())
 
 
+# The first catalog line with v0.3 results; also the line of tags that name no version.
+_V03: Final = (0, 3)
+_TAG_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?")
+
+
+def results_line(tag: str) -> tuple[int, int]:
+    """The catalog line (major, minor) whose results an image tag gets: the version the tag
+    names, or the newest line for `latest`, `unstable`, a digest or no tag at all."""
+    match = _TAG_VERSION.fullmatch(tag)
+    if match is None:
+        return _V03
+    return (int(match.group(1)), int(match.group(2)))
+
+
 def run(resource_list: CommentedMap) -> CommentedMap:
-    """Apply the setters; see the module docstring."""
+    """Apply the setters with the newest line's results; see the module docstring."""
+    return run_versioned(resource_list, "")
+
+
+def run_versioned(resource_list: CommentedMap, tag: str) -> CommentedMap:
+    """Apply the setters with the results of the catalog line `tag` names (`""`: newest)."""
     rl = _krm.copy_resource_list(resource_list)
     setters = ApplySetters(setters_from_config(_krm.function_config(rl)))
     try:
@@ -294,13 +320,33 @@ def run(resource_list: CommentedMap) -> CommentedMap:
     except SetterError as err:
         message = f"failed to apply setters: {err}"
         _krm.fail(str(err), [_krm.result(message, _krm.ERROR)])
-    _krm.add_results(rl, _results(setters.changes))
+    results = (
+        _results(setters.changes) if results_line(tag) >= _V03 else _v02_results(setters.changes)
+    )
+    _krm.add_results(rl, results)
     return rl
+
+
+_NO_MATCHES = "no matches for input setter(s)"
+
+
+def _v02_results(changes: list[_Change]) -> list[CommentedMap]:
+    """v0.2: message, field path and file path only; the values are not sanitised."""
+    if not changes:
+        return [_krm.result(_NO_MATCHES)]
+    return [
+        _krm.result(
+            f"set field value to {_krm.go_quote(change.proposed)}",
+            field={"path": change.field_path},
+            file={"path": change.file_path} if change.file_path else {},
+        )
+        for change in changes
+    ]
 
 
 def _results(changes: list[_Change]) -> list[CommentedMap]:
     if not changes:
-        return [_krm.result("no matches for input setter(s)")]
+        return [_krm.result(_NO_MATCHES)]
     out = []
     for change in changes:
         current = sanitize(change.current, change.field_path, change.pattern)

@@ -195,3 +195,82 @@ def test_array_setter_errors_name_the_pattern() -> None:
             "severity": "error",
         }
     ]
+
+
+@pytest.mark.parametrize("tag", ["v0.2", "v0.2.4", "v0.1.1"])
+def test_v02_tags_give_v02_results(tag: str) -> None:
+    # Porch's rpkg-upgrade golden pins `apply-setters:v0.2` and expects porchctl to print
+    # `[info] data.foo: set field value to "baz"`: no resourceRef, no severity, no values.
+    config = _config(replicas="3", tag="1.2", **{"db-password": "s3cr3t"})
+    text, outcome = testing.run_text("apply-setters", DEPLOYMENT, config, tag=tag)
+    newest_text, _ = testing.run_text("apply-setters", DEPLOYMENT, config)
+    assert outcome.exit_code == 0
+    assert text == newest_text  # the lines differ in their results only
+    assert yamlutil.to_plain(outcome.results) == [
+        {
+            "message": 'set field value to "3"',
+            "field": {"path": "spec.replicas"},
+            "file": {"path": "resources.yaml"},
+        },
+        {
+            "message": 'set field value to "nginx:1.2"',
+            "field": {"path": "spec.template.spec.containers[0].image"},
+            "file": {"path": "resources.yaml"},
+        },
+        {
+            # v0.2 redacted nothing
+            "message": 'set field value to "s3cr3t"',
+            "field": {"path": "spec.template.spec.containers[0].env[0].value"},
+            "file": {"path": "resources.yaml"},
+        },
+    ]
+
+
+def test_v02_array_setter_result_shows_the_setter_text() -> None:
+    resources = "apiVersion: v1\nkind: X\nmetadata:\n  name: x\nenvs: # kpt-set: ${envs}\n  - a\n"
+    text, outcome = testing.run_text(
+        "apply-setters", resources, _config(envs="- prod\n- dev"), tag="v0.2.2"
+    )
+    assert "envs: # kpt-set: ${envs}\n  - prod\n  - dev\n" in text
+    assert yamlutil.to_plain(outcome.results) == [
+        {
+            "message": 'set field value to "- prod\\n- dev"',
+            "field": {"path": "envs"},
+            "file": {"path": "resources.yaml"},
+        }
+    ]
+
+
+@pytest.mark.parametrize("tag", ["v0.2", "v0.3.0"])
+def test_no_matches_and_errors_read_the_same_in_both_lines(tag: str) -> None:
+    _, outcome = testing.run_text("apply-setters", DEPLOYMENT, _config(other="x"), tag=tag)
+    assert yamlutil.to_plain(outcome.results) == [{"message": "no matches for input setter(s)"}]
+    resources = "apiVersion: v1\nkind: X\nmetadata:\n  name: x\nlist: # kpt-set: ${a}-${b}\n  - 1\n"
+    _, failed = testing.run_text("apply-setters", resources, _config(a="[x]"), tag=tag)
+    assert failed.exit_code == 1
+    assert yamlutil.to_plain(failed.results) == [
+        {
+            "message": "failed to apply setters: "
+            'invalid setter pattern for array node: "${a}-${b}"',
+            "severity": "error",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tag", "line"),
+    [
+        ("v0.2", (0, 2)),
+        ("v0.2.4", (0, 2)),
+        ("0.2.1", (0, 2)),
+        ("v0.1.1", (0, 1)),
+        ("v0.3", (0, 3)),
+        ("v0.3.0-rc.1", (0, 3)),
+        ("v1.0.0", (1, 0)),
+        ("latest", (0, 3)),
+        ("unstable", (0, 3)),
+        ("", (0, 3)),
+    ],
+)
+def test_results_line_of_a_tag(tag: str, line: tuple[int, int]) -> None:
+    assert apply_setters.results_line(tag) == line

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pkg.kpt import yamlutil
 from pkg.kpt.fn import fnerrors
+from pkg.kpt.fn import runtime as fnruntime
 from pkg.kpt.fn.builtins import BUILTINS, _krm, call
 
 _READER_ANNOTATIONS = (
@@ -137,16 +138,18 @@ def write_items(root: Path, items: CommentedSeq, original_files: list[str]) -> N
         target.write_text(text)
 
 
-def run_text(function: str, text: str, function_config: Any = None) -> tuple[str, Outcome]:
-    """Run a builtin over the documents of one file `resources.yaml`; returns the file after
-    the run (unchanged when the function failed) and the outcome."""
+def run_text(
+    function: str, text: str, function_config: Any = None, *, tag: str = ""
+) -> tuple[str, Outcome]:
+    """Run a builtin (as image tag `tag`) over the documents of one file `resources.yaml`;
+    returns the file after the run (unchanged when the function failed) and the outcome."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "resources.yaml").write_text(text)
         config = function_config
         if type(function_config) is dict:  # plain data from a test, not a loaded node
             config = yamlutil.from_plain(function_config)
-        outcome = eval_folder(root, function, config)
+        outcome = eval_folder(root, function, config, tag=tag)
         path = root / "resources.yaml"
         return (path.read_text() if path.exists() else ""), outcome
 
@@ -194,11 +197,13 @@ def eval_folder(
     *,
     selectors: list[Any] | None = None,
     write: bool = True,
+    tag: str = "",
 ) -> Outcome:
     """`kpt fn eval` of one builtin over the folder, writing it back in place on success.
 
     With `selectors` only the selected items go to the function; the others stay as they are
-    and generated items are appended (kpt's selector handling, reference §1.4).
+    and generated items are appended (kpt's selector handling, reference §1.4). `tag` is the
+    image tag the function runs as (`builtin_tag`; `""`: untagged, the newest behaviour).
     """
     items = read_items(root)
     files = sorted({_krm.annotation(o, _krm.PATH_ANNOTATION) for o in items})
@@ -206,7 +211,7 @@ def eval_folder(
     rest = [o for o in items if selectors is not None and not selected(o, selectors)]
     rl = resource_list(CommentedSeq(chosen), function_config)
     try:
-        output, stderr = call(function, rl)
+        output, stderr = call(function, rl, tag=tag)
     except fnerrors.FunctionError as err:
         return Outcome(1, list(err.results), err.stderr)
     if write:
@@ -236,10 +241,16 @@ def builtin_name(image: str) -> str:
     return base.split("@", 1)[0].split(":", 1)[0]
 
 
+def builtin_tag(image: str) -> str:
+    """`gcr.io/kpt-fn/set-labels:unstable` -> `unstable` (the function runtime's reading)."""
+    return fnruntime.image_tag(image)
+
+
 __all__ = [
     "BUILTINS",
     "Outcome",
     "builtin_name",
+    "builtin_tag",
     "eval_folder",
     "kptfile_step_config",
     "package_files",
