@@ -61,6 +61,7 @@ __all__ = [
     "CachedPackage",
     "CachedPackageRevision",
     "CachedRepository",
+    "ChangeReporter",
     "EventType",
     "ExpiredError",
     "PackageFilter",
@@ -101,6 +102,24 @@ class BranchHeadReporter(Protocol):
     async def branch_head(self) -> str | None:
         """The head commit id as of the last refresh, None when the branch does not exist.
         Raises `BackendUnavailableError` like the backend's listing does."""
+        ...
+
+
+@runtime_checkable
+class ChangeReporter(Protocol):
+    """An optional capability of a backend (`repository.Repository`): which packages changed
+    between two of its versions, when the changes were writes it knows of. The git backend
+    (`git.GitRepository`) has it. With it, the cache keeps its memory current after writes
+    in O(written packages) even while other writes run concurrently; without it, a write
+    that finds the backend changed since the memory's version re-lists everything."""
+
+    async def changes_since(self, version: str) -> tuple[str, frozenset[str] | None]:
+        """(current version, package paths whose revisions may differ from `version` to
+        it), or (current version, None) when that is unknown (changed behind the backend's
+        back, or `version` too old): then only a full listing is right. Revisions of other
+        packages may differ only in what every write changes for all of them (a git
+        placeholder's commit is the branch head). Raises `BackendUnavailableError` like
+        `version()` does."""
         ...
 
 
@@ -534,6 +553,17 @@ class Cache(Protocol):
         self, filter: PackageFilter | None = None, *, deadline: float | None = None
     ) -> list[CachedPackage]:
         """Packages across open repositories, like `list_package_revisions`."""
+        ...
+
+    async def list_upstream_referrers(
+        self, namespace: str, name: str, *, deadline: float | None = None
+    ) -> list[CachedPackageRevision]:
+        """Revisions of `namespace` (placeholders aside) whose clone task
+        (`clone.upstreamRef.upstreamRef`) or upgrade task (`upgrade.newUpstreamRef`) names
+        revision `name`, ordered by name: what keeps `name` from being deleted. Served from
+        an index kept up as listings are applied, so O(referrers), not O(revisions); the
+        repositories are brought up to date first, as for `list_package_revisions` (same
+        `deadline`)."""
         ...
 
     async def close(self) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -41,6 +41,7 @@ __all__ = [
     "CachedPackageRevision",
     "KptfileInfo",
     "parse_kptfile",
+    "upstream_names",
 ]
 
 _log = logging.getLogger(__name__)
@@ -146,6 +147,24 @@ def parse_kptfile(text: str | None, *, where: str = "") -> KptfileInfo:
         conditions=tuple(conditions),
         upstream_lock=upstream_lock,
     )
+
+
+def upstream_names(tasks: Sequence[porchv1alpha1.Task]) -> tuple[str, ...]:
+    """Names of the revisions `tasks` take as their upstream (porch.md §3.7: a revision
+    cloned from (`clone.upstreamRef.upstreamRef`) or upgraded to (`upgrade.newUpstreamRef`)
+    another cannot be deleted while they reference it)."""
+    names: list[str] = []
+    for task in tasks:
+        clone = task.clone
+        if clone is not None and clone.upstream_ref is not None:
+            ref = clone.upstream_ref.upstream_ref
+            if ref is not None and ref.name:
+                names.append(ref.name)
+        upgrade = task.upgrade
+        new_upstream = upgrade.new_upstream_ref if upgrade is not None else None
+        if new_upstream is not None and new_upstream.name:
+            names.append(new_upstream.name)
+    return tuple(names)
 
 
 def _whole_seconds(value: datetime.datetime | None) -> datetime.datetime | None:
@@ -280,15 +299,22 @@ class CachedPackageRevision:
         return self._kptfile.labels
 
     def same_backend_state(self, snapshot: repo_api.PackageRevision) -> bool:
-        """Whether `snapshot` shows this revision exactly as our snapshot does."""
+        """Whether `snapshot` shows this revision exactly as our snapshot does.
+
+        Called for every revision of every listing applied: the same object (a backend
+        reusing its snapshot of an unchanged ref) answers at once, and the cheap fields
+        are compared before those that build objects (the self lock) or compare models
+        (the tasks)."""
         mine = self._snapshot
+        if mine is snapshot:
+            return True
         return (
             mine.resource_version == snapshot.resource_version
             and mine.lifecycle == snapshot.lifecycle
             and mine.published_by == snapshot.published_by
             and mine.published_at == snapshot.published_at
+            and (mine.tasks is snapshot.tasks or list(mine.tasks) == list(snapshot.tasks))
             and mine.self_lock == snapshot.self_lock
-            and list(mine.tasks) == list(snapshot.tasks)
         )
 
     # -- API objects ----------------------------------------------------------------------------

@@ -10,26 +10,42 @@ How the memory stays current (Porch re-listed whole repositories far more often,
 approvals slow as repositories grew, porch.md §10):
 
 * open and `refresh` list the whole backend; a read re-lists only when the backend's
-  `version()` differs from the version the memory reflects (for git that happens when
-  another Repository object sharing the clone fetched), and not while a write through the
-  cache is in flight (that write brings the memory up to date itself);
-* a write re-lists only the package it touched (the approval's placeholder and the removed
-  draft branch are in that package) - unless the backend had changed behind our back
-  before the write, then the whole repository;
+  `version()` differs from the version the memory reflects, and not while a write through
+  the cache is in flight (that write brings the memory up to date itself);
+* a write re-lists the package it touched (the approval's placeholder and the removed
+  draft branch are in that package). With a backend that reports which packages changed
+  between two versions (`cachetypes.ChangeReporter`, the git backend), the cache then
+  also re-lists the other packages changed since the memory's version - other users of
+  the same git clone wrote them - except those other writes through this cache are busy
+  with: each write re-lists its own package when it ends, even when it fails. So
+  concurrent writers on different packages each pay O(package), never O(repository).
+  Reads catch up the same way. (Placeholders of other packages keep the branch head they
+  were listed at until their package changes or the next full listing, as before.) Only a
+  change the backend cannot account for (a fetch brought it) needs a full listing: the
+  write still re-lists its package at once and leaves the rest to a background full
+  re-list. Backends without the capability: a write that finds the backend changed before
+  it re-lists everything;
+* while writes are in flight, any listing applied leaves the revisions they are writing
+  as they are (`_apply`'s `hold`): the write applies its revision with the metadata it
+  carries, so watchers never see a new revision first without its labels;
 * a discard (the engine's rollback of a create whose metadata could not be stored) drops
   the revision from memory without a listing and without creating metadata; the next read
-  re-lists, since the backend moved on;
+  catches up, since the backend moved on;
 * listings are applied one at a time per repository, each taken inside the apply lock, so
-  a later listing is never overwritten by an earlier one;
+  a later listing is never overwritten by an earlier one; a full listing yields to the
+  event loop every few hundred revisions while it compares;
 * per applied listing: new names -> ADDED, changed backend state / metadata / latest flag
   -> MODIFIED, names gone -> DELETED (with their metadata); metadata records are created
   for revisions discovered without one and deleted for revisions gone (only after a
-  successful full listing for the whole-repository reconcile).
+  successful full listing for the whole-repository reconcile); the packages (with their
+  latest revision) and an index of upstream references (clone and upgrade tasks, for the
+  engine's delete check) are kept up to date with it, so neither needs a scan.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -54,6 +70,9 @@ tracer = trace.get_tracer("cache")
 _Entry = packagerevision.CachedPackageRevision
 
 T = TypeVar("T")
+
+_APPLY_CHUNK = 500
+"""Revisions compared between two yields to the event loop while applying a listing."""
 
 
 async def _shielded(work: Awaitable[T]) -> T:
@@ -99,6 +118,13 @@ def repository_key_of(repo: configv1alpha1.Repository) -> tuple[str, str]:
     return metadata.namespace or "", metadata.name
 
 
+def _release(counter: collections.Counter[str], key: str) -> None:
+    """Count one use of `key` less, forgetting it at zero (counters stay small)."""
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
+
+
 def _span_attributes(key: repo_api.RepositoryKey) -> dict[str, str]:
     return {"repository": f"{key.namespace}/{key.name}"}
 
@@ -133,6 +159,13 @@ class CachedRepository:
         self._sorted: list[_Entry] | None = None
         # Package path -> name of its latest revision (serves `kpt.dev/latest-revision=true`).
         self._latest: dict[str, str] = {}
+        # Package path -> its package, and all of them by name; kept by `_fix_latest`.
+        self._packages: dict[str, packagerevision.CachedPackage] = {}
+        self._packages_sorted: list[packagerevision.CachedPackage] | None = None
+        # Upstream references of non-placeholder revisions (clone upstreamRef, upgrade
+        # newUpstreamRef), both ways: referrer name -> names, name -> referrer names.
+        self._upstreams: dict[str, tuple[str, ...]] = {}
+        self._referrers: dict[str, set[str]] = {}
         # Metadata records of this repository, by name (a copy of the store's).
         self._metas: dict[str, metatypes.PackageRevisionMeta] = {}
         # The backend version the memory reflects; None: unknown (re-list on next read).
@@ -141,6 +174,11 @@ class CachedRepository:
         self._branch_head: str | None = None
         self._apply_lock = asyncio.Lock()
         self._writes_in_flight = 0
+        # Revisions (by name) and packages (by path) with writes in flight through us.
+        self._inflight_names: collections.Counter[str] = collections.Counter()
+        self._inflight_packages: collections.Counter[str] = collections.Counter()
+        # Full listings applied since open (diagnostics; tests pin when they happen).
+        self._full_listings = 0
         self._relist: asyncio.Future[None] | None = None
         self._closed = False
 
@@ -158,6 +196,13 @@ class CachedRepository:
         """The backend repository (for the cache's own tests and the sync's diagnostics)."""
         return self._backend
 
+    @property
+    def full_listings(self) -> int:
+        """How many times the whole repository was listed and applied since open (the
+        open included): writes and most reads re-list only the packages that changed
+        (diagnostics; tests pin when full listings happen)."""
+        return self._full_listings
+
     def __repr__(self) -> str:
         return f"CachedRepository({self._key.namespace}/{self._key.name})"
 
@@ -174,16 +219,21 @@ class CachedRepository:
         *,
         written: str | None = None,
         meta: metatypes.PackageRevisionMeta | None = None,
+        own: str | None = None,
     ) -> _Changes:
-        """List everything, apply, reconcile metadata (`written`/`meta` as for `_apply`).
-        Caller holds the apply lock."""
+        """List everything, apply, reconcile metadata (`written`/`meta` as for `_apply`;
+        the revisions of writes in flight other than `own` are held). Caller holds the
+        apply lock."""
         with tracer.start_as_current_span(
             "cachedRepository::refreshAllCachedPackages", attributes=_span_attributes(self._key)
         ):
+            self._full_listings += 1
             version = await self._backend.version()
             await self._read_branch_head()
             listing = await self._backend.list_package_revisions()
-            changes = await self._apply(listing, scope=None, written=written, meta=meta)
+            changes = await self._apply(
+                listing, scope=None, written=written, meta=meta, hold=self._held(own)
+            )
             # Records of revisions no longer in the backend (e.g. removed while the server
             # was down) go only after a successful full listing like this one.
             orphans = [name for name in self._metas if name not in self._revisions]
@@ -204,17 +254,70 @@ class CachedRepository:
         *,
         written: str | None = None,
         meta: metatypes.PackageRevisionMeta | None = None,
+        own: str | None = None,
     ) -> _Changes:
-        """Re-list one package after a write to it. Caller holds the apply lock."""
-        version = await self._backend.version()
-        # An approval moves the branch (its merge commit): keep the status fact current.
-        await self._read_branch_head()
+        """List one package and apply it (`written`/`meta` as for `_apply`; the revisions
+        of writes in flight other than `own` are held); the caller moves the version.
+        Caller holds the apply lock."""
         listing = await self._backend.list_package_revisions(
             repo_api.ListPackageRevisionFilter(package_path=package_path)
         )
-        changes = await self._apply(listing, scope=package_path, written=written, meta=meta)
-        self._version = version
-        return changes
+        return await self._apply(
+            listing, scope=package_path, written=written, meta=meta, hold=self._held(own)
+        )
+
+    async def _catch_up(
+        self,
+        reporter: cachetypes.ChangeReporter,
+        package_path: str | None = None,
+        *,
+        written: str | None = None,
+        meta: metatypes.PackageRevisionMeta | None = None,
+        own: str | None = None,
+    ) -> None:
+        """Bring the memory up to the backend's current version, re-listing only the
+        packages that changed since the memory's version, plus `package_path` (just written
+        by the write named `own`; `written`/`meta` as for `_apply`). Packages other writes
+        through this cache are busy with are left to those writes (each re-lists its
+        package when it ends, even failing: `_after_failed_write`). When the backend cannot
+        tell what changed, the written package is brought up to date now and everything
+        else off the write's path (a background full re-list). Caller holds the lock."""
+        if self._version is None:
+            await self._relist_all(written=written, meta=meta, own=own)
+            return
+        version, changed = await reporter.changes_since(self._version)
+        if changed is None:
+            if package_path is None:
+                await self._relist_all()
+                return
+            # Changed behind our back: the version stays stale, so the next read or the
+            # background re-list scheduled here re-lists everything.
+            await self._relist_package(package_path, written=written, meta=meta, own=own)
+            self._schedule_relist()
+            return
+        if package_path is not None:
+            await self._relist_package(package_path, written=written, meta=meta, own=own)
+        others = sorted(
+            path
+            for path in changed
+            if path != package_path and not self._inflight_packages.get(path)
+        )
+        caught_up = True
+        for path in others:
+            try:
+                await self._relist_package(path, own=own)
+            except errors.RepositoryError as err:
+                if package_path is None:
+                    raise  # a read: fails as a full re-list would
+                # Not the write's failure: it landed and is served. The version stays
+                # behind, so the next read or write re-lists these packages again.
+                _log.warning("cannot re-list package %s of %s: %s", path, self._key.name, err)
+                caught_up = False
+        if changed:
+            # An approval moves the branch (its merge commit): keep the status fact current.
+            await self._read_branch_head()
+        if caught_up:
+            self._version = version
 
     async def _read_branch_head(self) -> None:
         """Remember the branch head when the backend reports it (`status.gitCommitHash`),
@@ -229,11 +332,15 @@ class CachedRepository:
         version = await self._backend.version()
         if version == self._version:
             return
+        # Shared by concurrent readers; a reader that gives up does not cancel it.
+        await asyncio.shield(self._schedule_relist())
+
+    def _schedule_relist(self) -> asyncio.Future[None]:
+        """The re-list in progress, or a new one (run as a task of its own)."""
         if self._relist is None:
             self._relist = asyncio.ensure_future(self._relist_if_stale())
             self._relist.add_done_callback(self._relist_done)
-        # Shared by concurrent readers; a reader that gives up does not cancel it.
-        await asyncio.shield(self._relist)
+        return self._relist
 
     def _relist_done(self, task: asyncio.Future[None]) -> None:
         self._relist = None
@@ -243,9 +350,23 @@ class CachedRepository:
 
     async def _relist_if_stale(self) -> None:
         async with self._apply_lock:
+            if self._closed:
+                return
+            if isinstance(self._backend, cachetypes.ChangeReporter):
+                # Safe while writes are in flight: their revisions are held (see `_apply`).
+                await self._catch_up(self._backend)
+                return
             if self._writes_in_flight or await self._backend.version() == self._version:
                 return
             await self._relist_all()
+
+    def _held(self, own: str | None) -> frozenset[str]:
+        """Names of revisions other writes through this cache are busy with (all but
+        `own`): a listing leaves them as they are in memory, for those writes to apply
+        with the metadata they carry (see `_catch_up`)."""
+        if not self._inflight_names:
+            return frozenset()
+        return frozenset(name for name in self._inflight_names if name != own)
 
     # -- applying listings ---------------------------------------------------------------------
     async def _kptfile_info(
@@ -268,17 +389,20 @@ class CachedRepository:
         scope: str | None,
         written: str | None = None,
         meta: metatypes.PackageRevisionMeta | None = None,
+        hold: frozenset[str] = frozenset(),
     ) -> _Changes:
         """Make memory match `listing` (all revisions, or those of package `scope`), store
         metadata changes, send events. `meta` is the metadata the engine gave for the
-        revision `written`. Caller holds the apply lock."""
+        revision `written`. Revisions named in `hold` stay as they are (present, absent or
+        changed in the listing). Caller holds the apply lock."""
         # A copy: the maps are updated below while `before` must keep the old state.
         before: Mapping[str, _Entry] = dict(
             self._revisions if scope is None else self._by_package.get(scope, {})
         )
         listed: dict[str, repo_api.PackageRevision] = {}
         for snapshot in listing:
-            listed.setdefault(snapshot.name, snapshot)
+            if snapshot.name not in hold:
+                listed.setdefault(snapshot.name, snapshot)
 
         # Metadata: records to create for new names, the written revision's new record.
         namespace = self._key.namespace
@@ -295,7 +419,9 @@ class CachedRepository:
                     to_create.append(given)
                     metas[name] = given
                 else:
-                    update = meta
+                    if not existing.same_content(meta):
+                        # Only a real change costs a (durable) store write.
+                        update = meta
                     metas[name] = existing
             elif existing is None:
                 fresh = metatypes.PackageRevisionMeta.new(namespace, name, self._key.name)
@@ -303,7 +429,7 @@ class CachedRepository:
                 metas[name] = fresh
             else:
                 metas[name] = existing
-        gone = [name for name in before if name not in listed]
+        gone = [name for name in before if name not in listed and name not in hold]
         meta_error: errors.RepositoryError | None = None
         try:
             if to_create:
@@ -333,7 +459,11 @@ class CachedRepository:
 
         # New entries (latest flags fixed below).
         entries: dict[str, _Entry] = {}
-        for name, snapshot in listed.items():
+        for count, (name, snapshot) in enumerate(listed.items(), 1):
+            if count % _APPLY_CHUNK == 0:
+                # A full listing is long: let requests run meanwhile (what they read is
+                # replaced only after the loop; other appliers wait for the lock we hold).
+                await asyncio.sleep(0)
             previous = before.get(name)
             record = metas[name]
             if previous is not None and previous.same_backend_state(snapshot):
@@ -351,6 +481,7 @@ class CachedRepository:
         # Replace the scope in memory.
         for name in gone:
             old = self._revisions.pop(name)
+            self._index(name, None)
             package = self._by_package.get(old.key.pkg_key.package_path)
             if package is not None:
                 package.pop(name, None)
@@ -361,6 +492,9 @@ class CachedRepository:
             path = entry.key.pkg_key.package_path
             self._by_package.setdefault(path, {})[name] = entry
             self._revisions[name] = entry
+            previous = before.get(name)
+            if previous is None or previous.snapshot is not entry.snapshot:
+                self._index(name, entry)
             affected.add(path)
         self._sorted = None
         self._fix_latest(affected)
@@ -377,7 +511,12 @@ class CachedRepository:
             elif final is not previous:
                 changes.modified.append((previous, final))
         # Latest flags only move within a package, and a scope is a whole package (or all),
-        # so every replaced entry is in `entries` and was compared above.
+        # so every replaced entry is in `entries` and was compared above - or is held.
+        for name in hold:
+            held_before = before.get(name)
+            held_now = self._revisions.get(name)
+            if held_before is not None and held_now is not None and held_now is not held_before:
+                changes.modified.append((held_before, held_now))
         self._notify(changes)
         if meta_error is not None:
             raise errors.BackendUnavailableError(
@@ -415,6 +554,8 @@ class CachedRepository:
             group = self._by_package.get(path)
             if not group:
                 self._latest.pop(path, None)
+                if self._packages.pop(path, None) is not None:
+                    self._packages_sorted = None
                 continue
             latest_name: str | None = None
             latest_revision = 0
@@ -426,6 +567,13 @@ class CachedRepository:
                 self._latest.pop(path, None)
             else:
                 self._latest[path] = latest_name
+            package = self._packages.get(path)
+            if package is None or package.latest_revision != latest_revision:
+                first = next(iter(group.values()))
+                self._packages[path] = packagerevision.CachedPackage(
+                    first.key.pkg_key, latest_revision
+                )
+                self._packages_sorted = None
             for name, entry in list(group.items()):
                 should = name == latest_name
                 if entry.is_latest != should:
@@ -511,29 +659,41 @@ class CachedRepository:
             self._key.namespace, self._key.name
         ):
             return []
-        result: list[packagerevision.CachedPackage] = []
-        for path, group in self._by_package.items():
-            if (
-                filter is not None
-                and filter.package_path is not None
-                and path != filter.package_path
-            ):
-                continue
-            first = next(iter(group.values()))
-            latest = max(
-                (
-                    e.key.revision
-                    for e in group.values()
-                    if e.lifecycle.is_published and e.key.revision > 0
-                ),
-                default=0,
-            )
-            package = packagerevision.CachedPackage(first.key.pkg_key, latest)
-            if filter is not None and filter.name is not None and package.name != filter.name:
-                continue
-            result.append(package)
-        result.sort(key=lambda p: p.name)
-        return result
+        candidates: list[packagerevision.CachedPackage]
+        if filter is not None and filter.package_path is not None:
+            package = self._packages.get(filter.package_path)
+            candidates = [package] if package is not None else []
+        else:
+            if self._packages_sorted is None:
+                self._packages_sorted = sorted(self._packages.values(), key=lambda p: p.name)
+            candidates = self._packages_sorted
+        if filter is not None and filter.name is not None:
+            return [p for p in candidates if p.name == filter.name]
+        return list(candidates)
+
+    def upstream_referrers(self, name: str) -> list[_Entry]:
+        """Memory only: the revisions (placeholders aside) whose clone or upgrade task names
+        revision `name` as its upstream, ordered by name."""
+        referrers = self._referrers.get(name)
+        if not referrers:
+            return []
+        return sorted((self._revisions[r] for r in referrers), key=lambda e: e.name)
+
+    def _index(self, name: str, entry: _Entry | None) -> None:
+        """Record the upstream references of revision `name` (None: it is gone)."""
+        for upstream in self._upstreams.pop(name, ()):
+            referrers = self._referrers[upstream]
+            referrers.discard(name)
+            if not referrers:
+                del self._referrers[upstream]
+        if entry is None or entry.key.is_placeholder:
+            # Placeholders repeat their package's task: not references of their own.
+            return
+        upstreams = packagerevision.upstream_names(entry.snapshot.tasks)
+        if upstreams:
+            self._upstreams[name] = upstreams
+            for upstream in upstreams:
+                self._referrers.setdefault(upstream, set()).add(name)
 
     async def list_packages(
         self, filter: cachetypes.PackageFilter | None = None
@@ -570,14 +730,22 @@ class CachedRepository:
         return await self._backend.update_package_revision(old.snapshot, user=user)
 
     @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[bool]:
-        """Mark a write in flight; yields whether the memory was current before it."""
-        clean = self._version is not None and await self._backend.version() == self._version
+    async def _writing(self, package_path: str, name: str) -> AsyncIterator[bool]:
+        """Mark a write of revision `name` (package `package_path`) in flight; yields
+        whether the memory was current before it (backends without
+        `cachetypes.ChangeReporter`; with one, `_catch_up` finds out afterwards)."""
+        clean = isinstance(self._backend, cachetypes.ChangeReporter) or (
+            self._version is not None and await self._backend.version() == self._version
+        )
         self._writes_in_flight += 1
+        self._inflight_names[name] += 1
+        self._inflight_packages[package_path] += 1
         try:
             yield clean
         finally:
             self._writes_in_flight -= 1
+            _release(self._inflight_names, name)
+            _release(self._inflight_packages, package_path)
 
     async def close_package_revision_draft(
         self,
@@ -596,13 +764,8 @@ class CachedRepository:
                 "workspace": key.workspace_name,
             },
         ):
-            async with self._writing() as clean:
-                snapshot = await self._backend.close_package_revision_draft(draft, revision)
-                await _shielded(
-                    self._after_write(
-                        clean, snapshot.key.pkg_key.package_path, written=snapshot.name, meta=meta
-                    )
-                )
+            # Shielded: a client going away must not stop memory following the write.
+            snapshot = await _shielded(self._close_draft(draft, revision, meta))
             entry = self._revisions.get(snapshot.name)
             if entry is None:
                 raise errors.BackendUnavailableError(
@@ -611,6 +774,30 @@ class CachedRepository:
                 )
             return entry
 
+    async def _close_draft(
+        self,
+        draft: repo_api.PackageRevisionDraft,
+        revision: int,
+        meta: metatypes.PackageRevisionMeta | None,
+    ) -> repo_api.PackageRevision:
+        key = draft.key
+        package_path = key.pkg_key.package_path
+        own = key.k8s_name()
+        async with self._writing(package_path, own) as clean:
+            try:
+                snapshot = await self._backend.close_package_revision_draft(draft, revision)
+            except Exception:
+                await self._after_failed_write(package_path, own)
+                raise
+            await self._after_write(
+                clean,
+                snapshot.key.pkg_key.package_path,
+                written=snapshot.name,
+                meta=meta,
+                own=own,
+            )
+            return snapshot
+
     async def _after_write(
         self,
         clean: bool,
@@ -618,13 +805,40 @@ class CachedRepository:
         *,
         written: str | None = None,
         meta: metatypes.PackageRevisionMeta | None = None,
+        own: str | None = None,
     ) -> None:
+        """Bring memory up to date after a write of revision `own` to `package_path`."""
         async with self._apply_lock:
+            if isinstance(self._backend, cachetypes.ChangeReporter):
+                await self._catch_up(
+                    self._backend, package_path, written=written, meta=meta, own=own
+                )
+                return
             if clean:
-                await self._relist_package(package_path, written=written, meta=meta)
+                version = await self._backend.version()
+                await self._read_branch_head()
+                await self._relist_package(package_path, written=written, meta=meta, own=own)
+                self._version = version
                 return
             # The backend had changed before our write: bring everything up to date.
-            await self._relist_all(written=written, meta=meta)
+            await self._relist_all(written=written, meta=meta, own=own)
+
+    async def _after_failed_write(self, package_path: str, own: str) -> None:
+        """After a backend write failed: re-list its package all the same (it may have
+        landed before failing, and other writes left the package to this one, see
+        `_catch_up`). Failures here are logged; the caller raises the write's error."""
+        if not isinstance(self._backend, cachetypes.ChangeReporter):
+            return
+        try:
+            async with self._apply_lock:
+                await self._catch_up(self._backend, package_path, own=own)
+        except errors.RepositoryError as err:
+            _log.warning(
+                "cannot re-list package %s of %s after a failed write: %s",
+                package_path,
+                self._key.name,
+                err,
+            )
 
     async def update_package_revision_meta(self, meta: metatypes.PackageRevisionMeta) -> _Entry:
         self._check_open()
@@ -646,7 +860,10 @@ class CachedRepository:
                 f'package revision "{self._key.namespace}/{meta.name}" not found'
             )
         meta = dataclasses.replace(meta, namespace=self._key.namespace, repository=self._key.name)
-        if meta.name in self._metas:
+        current = self._metas.get(meta.name)
+        if current is not None and current.same_content(meta):
+            stored = current  # nothing to write
+        elif current is not None:
             stored = await self._store.update(meta)
         else:
             stored = await self._store.create(
@@ -675,9 +892,19 @@ class CachedRepository:
                 "workspace": key.workspace_name,
             },
         ):
-            async with self._writing() as clean:
-                await self._backend.delete_package_revision(old.snapshot, user=user)
-                await _shielded(self._after_write(clean, key.pkg_key.package_path))
+            await _shielded(self._delete(old.snapshot, user))
+
+    async def _delete(
+        self, snapshot: repo_api.PackageRevision, user: repo_api.UserInfo | None
+    ) -> None:
+        package_path = snapshot.key.pkg_key.package_path
+        async with self._writing(package_path, snapshot.name) as clean:
+            try:
+                await self._backend.delete_package_revision(snapshot, user=user)
+            except Exception:
+                await self._after_failed_write(package_path, snapshot.name)
+                raise
+            await self._after_write(clean, package_path, own=snapshot.name)
 
     async def discard_package_revision(
         self,
@@ -691,7 +918,12 @@ class CachedRepository:
             "cachedRepository::DiscardPackageRevision",
             attributes={**_span_attributes(self._key), "name": name},
         ):
-            async with self._writing():
+            package_path = (
+                self._key_of(name_or_snapshot)
+                if isinstance(name_or_snapshot, str)
+                else name_or_snapshot.key
+            ).pkg_key.package_path
+            async with self._writing(package_path, name):
                 snapshot = (
                     await self._backend_snapshot(name_or_snapshot)
                     if isinstance(name_or_snapshot, str)
@@ -701,14 +933,16 @@ class CachedRepository:
                     await self._backend.delete_package_revision(snapshot, user=user)
                 await _shielded(self._forget(name))
 
+    def _key_of(self, name: str) -> repo_api.PackageRevisionKey:
+        """The key of revision `name`: cached, else parsed (`InvalidPackageError`)."""
+        cached = self._revisions.get(name)
+        if cached is not None:
+            return cached.key
+        return repo_api.parse_package_revision_name(self._key.namespace, name)
+
     async def _backend_snapshot(self, name: str) -> repo_api.PackageRevision | None:
         """The backend's current snapshot of revision `name`, None when it holds none."""
-        cached = self._revisions.get(name)
-        key = (
-            cached.key
-            if cached is not None
-            else repo_api.parse_package_revision_name(self._key.namespace, name)
-        )
+        key = self._key_of(name)
         # By package only: the workspace of a published revision is not in its name.
         listed = await self._backend.list_package_revisions(
             repo_api.ListPackageRevisionFilter(package_path=key.pkg_key.package_path)
@@ -723,6 +957,7 @@ class CachedRepository:
         async with self._apply_lock:
             entry = self._revisions.pop(name, None)
             if entry is not None:
+                self._index(name, None)
                 path = entry.key.pkg_key.package_path
                 group = self._by_package[path]
                 del group[name]
@@ -803,6 +1038,10 @@ class CachedRepository:
             self._revisions.clear()
             self._by_package.clear()
             self._latest.clear()
+            self._packages.clear()
+            self._packages_sorted = None
+            self._upstreams.clear()
+            self._referrers.clear()
             self._sorted = None
             self._metas.clear()
         try:
@@ -1002,6 +1241,23 @@ class RepositoryCache:
             if len(ready) > 1:
                 # Each part is sorted already; Timsort merges the runs in linear time.
                 result.sort(key=lambda e: (e.namespace, e.name))
+            return result
+
+    async def list_upstream_referrers(
+        self, namespace: str, name: str, *, deadline: float | None = None
+    ) -> list[cachetypes.CachedPackageRevision]:
+        with tracer.start_as_current_span(
+            "Cache::ListUpstreamReferrers", attributes={"namespace": namespace, "name": name}
+        ):
+            candidates = [
+                cached for key, cached in sorted(self._repositories.items()) if key[0] == namespace
+            ]
+            ready = await self._gather(candidates, deadline, "list upstream referrers")
+            result: list[cachetypes.CachedPackageRevision] = []
+            for cached in ready:
+                result.extend(cached.upstream_referrers(name))
+            if len(ready) > 1:
+                result.sort(key=lambda e: e.name)
             return result
 
     async def list_packages(

@@ -624,6 +624,36 @@ async def test_list_packages_reports_latest_revision(populated: Env) -> None:
     assert obj.status is not None and obj.status.latest_revision == 2
 
 
+async def test_list_packages_follows_approvals_deletions_and_refreshes(env: Env) -> None:
+    backend = env.fake()
+    await cachetesting.publish(backend, "app", "v1")
+    await cachetesting.draft(backend, "app", "v2", lifecycle=repo_api.Lifecycle.PROPOSED)
+    only = await cachetesting.draft(backend, "tmp", "ws")
+    cached = await env.open()
+
+    def listed(packages: Sequence[cachetypes.CachedPackage]) -> list[tuple[str, int]]:
+        return [(p.name, p.latest_revision) for p in packages]
+
+    assert listed(await cached.list_packages()) == [("repo.app", 1), ("repo.tmp", 0)]
+    proposed = await cached.get_package_revision("repo.app.v2")
+    assert proposed is not None
+    draft = await cached.update_package_revision(proposed)
+    await draft.update_lifecycle(Published)
+    await cached.close_package_revision_draft(draft)
+    assert listed(await cached.list_packages()) == [("repo.app", 2), ("repo.tmp", 0)]
+    tmp = await cached.get_package_revision(only.name)
+    assert tmp is not None
+    await cached.delete_package_revision(tmp)  # its only revision: the package goes
+    assert listed(await cached.list_packages()) == [("repo.app", 2)]
+    await cachetesting.publish(backend, "db", "v1")  # behind the cache's back
+    assert listed(await cached.list_packages()) == [("repo.app", 2), ("repo.db", 1)]
+    by_path = cachetypes.PackageFilter(package_path="db")
+    assert listed(await cached.list_packages(by_path)) == [("repo.db", 1)]
+    by_name = cachetypes.PackageFilter(name="repo.app")
+    assert listed(await cached.list_packages(by_name)) == [("repo.app", 2)]
+    assert await cached.list_packages(cachetypes.PackageFilter(package_path="tmp")) == []
+
+
 # --- a hanging repository --------------------------------------------------------------------
 
 

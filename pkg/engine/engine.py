@@ -869,19 +869,12 @@ class CaDEngine:
 
     async def _upstream_referrers(self, ctx: EngineContext, name: str) -> list[str]:
         """Names of revisions of the namespace created from `name` by clone or upgrade
-        (placeholders, which repeat their package's task, are ignored)."""
-        revisions = await self._cache.list_package_revisions(
-            cachetypes.PackageRevisionFilter(namespace=ctx.namespace), deadline=ctx.deadline
+        (placeholders, which repeat their package's task, are ignored). The cache keeps
+        an index of these references: a delete does not scan the namespace."""
+        referrers = await self._cache.list_upstream_referrers(
+            ctx.namespace, name, deadline=ctx.deadline
         )
-        referrers = []
-        for revision in revisions:
-            if revision.key.is_placeholder or revision.name == name:
-                continue
-            for task in revision.snapshot.tasks:
-                if _references(task, name):
-                    referrers.append(str(revision.name))
-                    break
-        return referrers
+        return [str(revision.name) for revision in referrers if revision.name != name]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -968,16 +961,6 @@ def _check_preconditions(
             f"{preconditions.resource_version}, ResourceVersion in object meta: "
             f"{obj.metadata.resource_version}"
         )
-
-
-def _references(task: porchv1alpha1.Task, name: str) -> bool:
-    if task.clone is not None and task.clone.upstream_ref is not None:
-        ref = task.clone.upstream_ref.upstream_ref
-        if ref is not None and ref.name == name:
-            return True
-    if task.upgrade is not None and task.upgrade.new_upstream_ref is not None:
-        return task.upgrade.new_upstream_ref.name == name
-    return False
 
 
 def _user_labels(metadata: metav1.ObjectMeta | None) -> dict[str, str]:

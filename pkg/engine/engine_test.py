@@ -809,6 +809,37 @@ async def test_upstreams_in_use_cannot_be_deleted() -> None:
     )
 
 
+async def test_upstreams_in_use_by_upgrades_of_other_repositories_cannot_be_deleted() -> None:
+    fake = await _engine(up=False, repo=False)
+    base = await fake.engine.create_package_revision(CTX, pr("base", "v1", repository="up"))
+    v1 = await _publish(fake.engine, base)
+    v2 = await _publish(
+        fake.engine,
+        await fake.engine.create_package_revision(
+            CTX, pr("base", "v2", repository="up", tasks=[_edit(_name(v1))])
+        ),
+    )
+    local = await _publish(
+        fake.engine,
+        await fake.engine.create_package_revision(CTX, pr("down", "v1", tasks=[_clone(_name(v1))])),
+    )
+    upgraded = await fake.engine.create_package_revision(
+        CTX, pr("down", "v2", tasks=[_upgrade(_name(v1), _name(v2), _name(local))])
+    )
+    doomed = await fake.engine.update_package_revision_approval(
+        CTX, _name(v2), _with(v2, lifecycle="DeletionProposed")
+    )
+
+    with pytest.raises(engineerrors.DeleteForbiddenError) as err:
+        await fake.engine.delete_package_revision(CTX, _name(doomed))
+    # The upgrade's old upstream is no reference; the clone of v1 is not one to v2.
+    assert str(err.value).endswith("it is referenced as upstream by: repo.down.v2")
+
+    await fake.engine.delete_package_revision(CTX, _name(upgraded))
+    _, deleted = await fake.engine.delete_package_revision(CTX, _name(doomed))
+    assert deleted
+
+
 async def test_finalizers_defer_deletion_until_removed() -> None:
     fake = await _engine()
     obj = await fake.engine.create_package_revision(

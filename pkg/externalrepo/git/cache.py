@@ -14,6 +14,10 @@ runs there (`SharedClone.run`). That serialises fetches, pushes and ref updates 
 repository without locks, keeps the pygit2 objects on one thread, and leaves the event loop
 free. Different clones work in parallel.
 
+Journal: each clone remembers its latest writes (`Write`: versions before and after, the
+package touched), recorded and read by `git.py` on the executor thread, so that every user
+of the clone can tell which packages its writes and its co-users' writes changed.
+
 Maintenance: writes leave loose objects behind (our commits, in a cache clone or in a local
 repository). After a write the backend calls `GitCache.after_write(clone)`; at most once per
 `gc_interval` seconds per repository, a single background thread of the cache runs
@@ -28,8 +32,10 @@ than two weeks, so objects of drafts not yet closed are safe).
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextvars
+import dataclasses
 import logging
 import os
 import queue
@@ -60,6 +66,24 @@ def cache_dir_name(url: str) -> str:
     return _UNSAFE.sub("-", transport.redact(url))
 
 
+JOURNAL_LENGTH = 256
+"""Writes remembered per clone (`SharedClone.journal`): enough for every user's cache to
+catch up after a burst of concurrent writes; older ones mean a full re-list."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Write:
+    """One write through the backend that moved the clone from version `before` to `after`.
+
+    `packages`: the full paths (from the git root) of the packages whose refs or branch
+    entry it changed; None when that is not known (a new branch).
+    """
+
+    before: str
+    after: str
+    packages: frozenset[str] | None
+
+
 class SharedClone:
     """A bare clone of one remote URL (or, `local`, a local bare repository used in place)
     plus the facts derived from its objects.
@@ -84,6 +108,8 @@ class SharedClone:
         self.version_sum = 0
         self.version = ""
         self.fetched = False
+        # The latest writes, oldest first (git.py `_note_written_sync`, `changes_since`).
+        self.journal: collections.deque[Write] = collections.deque(maxlen=JOURNAL_LENGTH)
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run blocking `fn` on this clone's thread (with the caller's context, so trace

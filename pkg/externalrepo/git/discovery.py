@@ -11,7 +11,9 @@ changed, never a history walk per listing.
   under the Repository's directory, not descending into a package) and, per package, the
   latest commit whose `kpt:` annotation names it (publish information of the placeholder).
   Package trees are memoised per tree id; the history index is extended incrementally from
-  the previous head (only commits not reachable from it are read).
+  the previous head (only commits not reachable from it are read). `branch_package` answers
+  the same for one package path by looking it (and its parent directories) up, without
+  walking the others.
 - Creation tasks come from `kpt:` annotations: first along Porch's own commit shapes (the
   approval merge commit, then the draft's chain down to its creation commit), falling back
   to Porch's full time-ordered walk for foreign histories, which stops at the first matching
@@ -162,6 +164,42 @@ class Facts:
         )
         self._branch_memo[memo_key] = (head.id, result)
         return result
+
+    def branch_package(
+        self, branch: str, head: pygit2.Commit, directory: str, full_path: str
+    ) -> BranchPackage | None:
+        """The one package at `full_path` on the registered branch, as `branch_packages`
+        would report it, without walking the other packages: O(depth of the path).
+
+        None when `full_path` is not a package there, lies outside `directory`, or sits
+        inside another package (discovery does not descend into a package)."""
+        if not refs.in_directory(full_path, directory):
+            return None
+        tree = head.tree
+        # The ancestors strictly below `directory` must be plain directories.
+        ancestor = directory
+        for part in refs.relative_to(full_path, directory).split("/")[:-1]:
+            ancestor = f"{ancestor}/{part}" if ancestor else part
+            try:
+                obj = tree[ancestor]
+            except KeyError:
+                return None
+            if not isinstance(obj, pygit2.Tree) or _package_of(obj, ancestor) is not None:
+                return None
+        try:
+            found = tree[full_path]
+        except KeyError:
+            return None
+        package = _package_of(found, full_path) if isinstance(found, pygit2.Tree) else None
+        if package is None:
+            return None
+        history = self._branch_history(branch, head)
+        annotated = history.get(full_path)
+        return BranchPackage(
+            package=package,
+            last_annotated=annotated[0] if annotated is not None else None,
+            workspace=annotated[1] if annotated is not None else "",
+        )
 
     def _packages_in_tree(
         self,

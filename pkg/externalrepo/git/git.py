@@ -13,6 +13,14 @@ refs it changes, conditional on the values the caller read (no unconditional pus
 updates, never half applied), listing never walks history per call, listing does not fetch
 (call `refresh`), and a write costs O(change), not O(repository size).
 
+Listing: the full listing is built from every ref and cached per repository version (a sum of
+one hash per ref, kept current by our own writes); listing one package (what the cache does
+after each write) bisects the sorted refs for that package's prefixes and looks the package
+up in the branch's head tree, O(package), and agrees with the full listing. Every write is
+journaled on the clone with the versions before and after it and the package it touched, so
+`changes_since` can tell the cache which packages changed between two versions when only
+writes (by any user of the clone) happened in between.
+
 Two ways to reach a repository:
 
 - Remote (http, https, ssh, and local repositories that are not bare): a bare cache clone,
@@ -43,7 +51,7 @@ import datetime
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -82,6 +90,7 @@ _README = "README.md"
 _README_CONTENT = "Created by porch"
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _VERSION_MODULUS = 1 << 256
+_HELD_KINDS = frozenset({refs.RefKind.TAG, refs.RefKind.DRAFT, refs.RefKind.PROPOSED})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -615,11 +624,16 @@ class GitRepository:
             self._facts().forget_refs_except(set(scanned))
         return clone.version
 
-    def _note_written_sync(self, updates: Sequence[transport.RefUpdate]) -> None:
-        """After a successful write: apply it to the cached ref list and version (a rescan
-        would cost O(refs)), and let the cache schedule background maintenance."""
+    def _note_written_sync(
+        self, updates: Sequence[transport.RefUpdate], package: str | None
+    ) -> None:
+        """After a successful write to the package at full path `package` (None: not a
+        package write): apply it to the cached ref list and version (a rescan would cost
+        O(refs)), journal it (`changes_since`), and let the cache schedule background
+        maintenance."""
         clone = self._clone
         if clone.version:
+            before = clone.version
             scanned = clone.refs
             for update in updates:
                 name = refs.remote_to_local(update.remote_ref)
@@ -631,7 +645,56 @@ class GitRepository:
                     scanned.insert(index, (name, update.new))
                     clone.version_sum += _ref_hash(name, update.new)
             clone.version = f"{clone.version_sum % _VERSION_MODULUS:064x}"
+            clone.journal.append(
+                cache.Write(
+                    before=before,
+                    after=clone.version,
+                    packages=frozenset((package,)) if package is not None else None,
+                )
+            )
         self._options.cache.after_write(clone)
+
+    def _changes_since_sync(self, version: str) -> tuple[str, frozenset[str] | None]:
+        current = self._version_sync()
+        if version == current:
+            return current, frozenset()
+        # Walk the journal back from the current version. Versions name ref states (a hash
+        # of every ref), so any chain of journaled writes leading from `version` to the
+        # current one bounds what differs between the two states, even if other changes
+        # happened in between and were undone; a state reached otherwise (a fetch, an
+        # unjournaled write) breaks the chain.
+        changed: set[str] = set()
+        position = current
+        directory = self._key.path
+        for write in reversed(self._clone.journal):
+            if write.after != position:
+                continue
+            if write.packages is None:
+                return current, None
+            changed.update(
+                refs.relative_to(full_path, directory)
+                for full_path in write.packages
+                if refs.in_directory(full_path, directory)
+            )
+            position = write.before
+            if position == version:
+                return current, frozenset(changed)
+        return current, None
+
+    async def changes_since(self, version: str) -> tuple[str, frozenset[str] | None]:
+        """The current version, and the package paths (relative to the Repository's
+        directory) whose revisions may differ between `version` and it, when every change
+        in between was a write through this backend or another user of its clone; None
+        when something else changed the repository meanwhile (a fetch, a failed push's
+        resync) or `version` is too old to tell: then list everything.
+
+        Revisions of other packages are unchanged, except that placeholders report the
+        branch head as their commit. Implements `cachetypes.ChangeReporter`."""
+        with tracer.start_as_current_span(
+            "gitRepository::ChangesSince",
+            attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
+        ):
+            return await self._call(lambda: self._changes_since_sync(version))
 
     async def version(self) -> str:
         with tracer.start_as_current_span(
@@ -677,13 +740,41 @@ class GitRepository:
             self._push_sync(
                 [transport.RefUpdate(refs.remote_branch(self.branch), None, initial)],
                 "CreateBranch",
+                None,
             )
         except transport.StaleRefError:
             # Someone else created it meanwhile: use theirs.
             self._fetch_sync()
 
     # -- listing ----------------------------------------------------------------------------
+    def _classify(self, name: str) -> refs.ClassifiedRef:
+        classified = self._classified.get(name)
+        if classified is None:
+            classified = self._classified[name] = refs.classify(name, self.branch)
+        return classified
+
+    def _refs_under(self, prefix: str) -> list[tuple[str, pygit2.Oid]]:
+        """The scanned refs whose names start with `prefix`: one contiguous run of the
+        sorted scan, found by bisection (O(log refs + run))."""
+        scanned = self._clone.refs
+        start = bisect.bisect_left(scanned, (prefix,))
+        end = start
+        while end < len(scanned) and scanned[end][0].startswith(prefix):
+            end += 1
+        return scanned[start:end]
+
+    def _scanned_target(self, name: str) -> pygit2.Oid | None:
+        """The value of ref `name` in the scan the version belongs to."""
+        scanned = self._clone.refs
+        index = bisect.bisect_left(scanned, (name,))
+        if index < len(scanned) and scanned[index][0] == name:
+            return scanned[index][1]
+        return None
+
     def _listing_sync(self) -> _Listing:
+        """Every revision of the repository, cached per version. O(refs): only for full
+        listings (open, refresh, changes made behind our back); writes re-list one package
+        with `_package_revisions_sync`."""
         version = self._version_sync()
         if self._listing is not None and self._listing.version == version:
             return self._listing
@@ -692,29 +783,113 @@ class GitRepository:
         proposals: set[tuple[str, str]] = set()
         held: list[tuple[str, pygit2.Oid, refs.ClassifiedRef]] = []
         head: pygit2.Oid | None = None
-        classifications = self._classified
         for name, target in self._clone.refs:
-            classified = classifications.get(name)
-            if classified is None:
-                classified = classifications[name] = refs.classify(name, self.branch)
+            classified = self._classify(name)
             if classified.kind is refs.RefKind.BRANCH:
                 head = target
             elif classified.kind is refs.RefKind.DELETION_PROPOSED:
                 proposals.add((classified.full_path, classified.suffix))
-            elif classified.kind in (
-                refs.RefKind.TAG,
-                refs.RefKind.DRAFT,
-                refs.RefKind.PROPOSED,
-            ) and refs.in_directory(classified.full_path, directory):
+            elif classified.kind in _HELD_KINDS and refs.in_directory(
+                classified.full_path, directory
+            ):
                 held.append((name, target, classified))
+        by_ref: dict[tuple[str, pygit2.Oid], GitPackageRevision] = {}
+        revisions, tasks_by_workspace = self._ref_revisions(held, proposals, by_ref)
+        if head is not None:
+            head_commit = facts.commit(head)
+            head_info = discovery.CommitInfo.of(head_commit)
+            for on_branch in facts.branch_packages(self.branch, head_commit, directory):
+                revisions.append(
+                    self._placeholder(on_branch, head_info, proposals, tasks_by_workspace)
+                )
+        ordered = _unique_sorted(revisions)
+        by_package: dict[str, list[GitPackageRevision]] = {}
+        for revision in ordered:
+            by_package.setdefault(revision.key.pkg_key.package_path, []).append(revision)
+        packages = tuple(
+            repo_api.Package(key=group[0].key.pkg_key, latest_revision=_latest_revision(group))
+            for _, group in sorted(by_package.items())
+        )
+        self._by_ref = by_ref
+        classifications = self._classified
+        self._classified = {name: classifications[name] for name, _ in self._clone.refs}
+        self._listing = _Listing(
+            version=version,
+            revisions=ordered,
+            by_package={path: tuple(group) for path, group in by_package.items()},
+            packages=packages,
+        )
+        return self._listing
+
+    def _package_revisions_sync(self, package_path: str) -> tuple[GitPackageRevision, ...]:
+        """The revisions of one package, exactly as the full listing holds them, built from
+        the refs under the package's own prefixes (bisected in the sorted scan) and its
+        entry in the branch's head tree: O(log refs + the package's refs), whatever the
+        repository's size. This is what the cache calls after every write."""
+        version = self._version_sync()
+        listing = self._listing
+        if listing is not None and listing.version == version:
+            return listing.by_package.get(package_path, ())
+        directory = self._key.path
+        full_path = f"{directory}/{package_path}" if directory else package_path
+        if not refs.in_directory(full_path, directory):
+            return ()
+        proposals: set[tuple[str, str]] = set()
+        held: list[tuple[str, pygit2.Oid, refs.ClassifiedRef]] = []
+        # In sorted order, so that `held` is in the full listing's order (which decides
+        # which of two refs naming one revision wins, and which tag gives a task).
+        for prefix in (
+            refs.local_branch(refs.deletion_proposed_branch(full_path, "")),
+            refs.local_branch(refs.draft_branch(full_path, "")),
+            refs.local_branch(refs.proposed_branch(full_path, "")),
+            refs.tag(full_path + "/"),
+        ):
+            for name, target in self._refs_under(prefix):
+                classified = self._classify(name)
+                if classified.full_path != full_path:
+                    continue  # a ref of a package nested below this one
+                if classified.kind is refs.RefKind.DELETION_PROPOSED:
+                    proposals.add((full_path, classified.suffix))
+                elif classified.kind in _HELD_KINDS:
+                    held.append((name, target, classified))
+        # Snapshots are shared with (and kept for) the full listing's reuse.
+        revisions, tasks_by_workspace = self._ref_revisions(held, proposals, self._by_ref)
+        head = self._scanned_target(refs.local_branch(self.branch))
+        if head is not None:
+            facts = self._facts()
+            head_commit = facts.commit(head)
+            on_branch = facts.branch_package(self.branch, head_commit, directory, full_path)
+            if on_branch is not None:
+                revisions.append(
+                    self._placeholder(
+                        on_branch,
+                        discovery.CommitInfo.of(head_commit),
+                        proposals,
+                        tasks_by_workspace,
+                    )
+                )
+        return tuple(
+            r for r in _unique_sorted(revisions) if r.key.pkg_key.package_path == package_path
+        )
+
+    def _ref_revisions(
+        self,
+        held: Sequence[tuple[str, pygit2.Oid, refs.ClassifiedRef]],
+        proposals: set[tuple[str, str]],
+        by_ref: dict[tuple[str, pygit2.Oid], GitPackageRevision],
+    ) -> tuple[list[GitPackageRevision], dict[tuple[str, str], tuple[porchv1alpha1.Task, ...]]]:
+        """Snapshots of the tags, drafts and proposals in `held` (in order), reusing the
+        snapshot of an unchanged ref (rebuilding after a write stays cheap) and recording
+        each in `by_ref`; plus the creation tasks of published workspaces (placeholders
+        show them)."""
+        facts = self._facts()
+        previous = self._by_ref
 
         def deletion_proposed(full_path: str, suffix: str) -> bool:
             return (full_path, suffix) in proposals
 
         revisions: list[GitPackageRevision] = []
         tasks_by_workspace: dict[tuple[str, str], tuple[porchv1alpha1.Task, ...]] = {}
-        previous = self._by_ref
-        by_ref: dict[tuple[str, pygit2.Oid], GitPackageRevision] = {}
         for name, target, classified in held:
             found = facts.ref_revision(name, target, classified)
             if found is None:
@@ -724,48 +899,11 @@ class GitRepository:
                 found, snapshot.key, deletion_proposed
             ):
                 snapshot = self._from_ref(found, deletion_proposed)
-            # Unchanged refs keep their snapshot: rebuilding after a write stays cheap.
             by_ref[(name, target)] = snapshot
             revisions.append(snapshot)
             if found.kind is refs.RefKind.TAG:
                 tasks_by_workspace[(found.full_path, found.workspace)] = found.tasks
-        if head is not None:
-            head_commit = facts.commit(head)
-            for on_branch in facts.branch_packages(self.branch, head_commit, directory):
-                revisions.append(
-                    self._placeholder(on_branch, head_commit, deletion_proposed, tasks_by_workspace)
-                )
-        unique: dict[str, GitPackageRevision] = {}
-        for revision in revisions:
-            # Two tags can name one revision (`pkg/v1` and `pkg/1`): keep the first.
-            unique.setdefault(revision.name, revision)
-        ordered = tuple(sorted(unique.values(), key=lambda r: r.name))
-        by_package: dict[str, list[GitPackageRevision]] = {}
-        for revision in ordered:
-            by_package.setdefault(revision.key.pkg_key.package_path, []).append(revision)
-        packages = tuple(
-            repo_api.Package(
-                key=group[0].key.pkg_key,
-                latest_revision=max(
-                    (
-                        r.key.revision
-                        for r in group
-                        if r.lifecycle.is_published and r.key.revision > 0
-                    ),
-                    default=0,
-                ),
-            )
-            for _, group in sorted(by_package.items())
-        )
-        self._by_ref = by_ref
-        self._classified = {name: classifications[name] for name, _ in self._clone.refs}
-        self._listing = _Listing(
-            version=version,
-            revisions=ordered,
-            by_package={path: tuple(group) for path, group in by_package.items()},
-            packages=packages,
-        )
-        return self._listing
+        return revisions, tasks_by_workspace
 
     def _from_ref(
         self,
@@ -808,8 +946,8 @@ class GitRepository:
     def _placeholder(
         self,
         on_branch: discovery.BranchPackage,
-        head: pygit2.Commit,
-        deletion_proposed: Callable[[str, str], bool],
+        head: discovery.CommitInfo,
+        proposals: Collection[tuple[str, str]],
         tasks_by_workspace: Mapping[tuple[str, str], tuple[porchv1alpha1.Task, ...]],
     ) -> GitPackageRevision:
         full_path = on_branch.package.full_path
@@ -822,14 +960,14 @@ class GitRepository:
         )
         lifecycle = (
             repo_api.Lifecycle.DELETION_PROPOSED
-            if deletion_proposed(full_path, self.branch)
+            if (full_path, self.branch) in proposals
             else repo_api.Lifecycle.PUBLISHED
         )
         return GitPackageRevision(
             repository=self,
             key=key,
             lifecycle=lifecycle,
-            commit_info=discovery.CommitInfo.of(head),
+            commit_info=head,
             remote_ref=refs.remote_branch(self.branch),
             ref_target=head.id,
             package=on_branch.package,
@@ -849,14 +987,15 @@ class GitRepository:
                 "workspace": filter.workspace_name or "",
             },
         ):
-            listing = await self._call(self._listing_sync)
-        if filter == repo_api.ANY_REVISION:
-            return listing.revisions
-        candidates = (
-            listing.by_package.get(filter.package_path, ())
-            if filter.package_path is not None
-            else listing.revisions
-        )
+            package_path = filter.package_path
+            candidates: Sequence[GitPackageRevision]
+            if package_path is not None:
+                # One package: O(package), never a full listing (see `_package_revisions_sync`).
+                candidates = await self._call(lambda: self._package_revisions_sync(package_path))
+            else:
+                candidates = (await self._call(self._listing_sync)).revisions
+                if filter == repo_api.ANY_REVISION:
+                    return candidates
         return [r for r in candidates if filter.matches(r.key, r.lifecycle)]
 
     async def list_packages(self, package_path: str | None = None) -> Sequence[repo_api.Package]:
@@ -864,10 +1003,12 @@ class GitRepository:
             "gitRepository::ListPackages",
             attributes={"repository": f"{self._key.namespace}/{self._key.name}"},
         ):
-            listing = await self._call(self._listing_sync)
-        if package_path is None:
-            return listing.packages
-        return [p for p in listing.packages if p.key.package_path == package_path]
+            if package_path is None:
+                return (await self._call(self._listing_sync)).packages
+            group = await self._call(lambda: self._package_revisions_sync(package_path))
+        if not group:
+            return []
+        return [repo_api.Package(key=group[0].key.pkg_key, latest_revision=_latest_revision(group))]
 
     async def _read_tree(self, tree: pygit2.Oid) -> dict[str, str]:
         return await self._call(lambda: self._facts().read_tree(tree))
@@ -992,7 +1133,9 @@ class GitRepository:
             if base is not None:
                 updates.append(transport.RefUpdate(base.remote_ref, base.ref_target, None))
         if updates:
-            self._push_with_retry_sync(lambda _attempt: updates, "ClosePackageRevisionDraft")
+            self._push_with_retry_sync(
+                lambda _attempt: updates, "ClosePackageRevisionDraft", full_path
+            )
         return self._snapshot_for_ref_sync(refs.remote_to_local(target))
 
     def _approve_sync(self, draft: GitPackageRevisionDraft, revision: int) -> GitPackageRevision:
@@ -1049,19 +1192,17 @@ class GitRepository:
                 return True
             return False
 
-        self._push_with_retry_sync(attempt, "ClosePackageRevisionDraft", rebuild_on=rebuild_on)
+        self._push_with_retry_sync(
+            attempt, "ClosePackageRevisionDraft", full_path, rebuild_on=rebuild_on
+        )
         return self._snapshot_for_ref_sync(refs.tag(refs.published_tag(full_path, assigned[0])))
 
     def _next_revision_sync(self, full_path: str) -> int:
         """max(published revision of the package) + 1, from the cached tags."""
         self._version_sync()
         prefix = refs.tag(full_path + "/")
-        scanned = self._clone.refs
         highest = 0
-        # The scan is sorted by name: the package's tags are one contiguous run.
-        for name, _ in scanned[bisect.bisect_left(scanned, (prefix,)) :]:
-            if not name.startswith(prefix):
-                break
+        for name, _ in self._refs_under(prefix):
             if "/" not in name[len(prefix) :]:
                 highest = max(highest, refs.tag_revision(name[len(prefix) :]))
         return highest + 1
@@ -1081,7 +1222,9 @@ class GitRepository:
             if current is not None:
                 updates.append(transport.RefUpdate(branch, current, None))
         if updates:
-            self._push_with_retry_sync(lambda _attempt: updates, "ClosePackageRevisionDraft")
+            self._push_with_retry_sync(
+                lambda _attempt: updates, "ClosePackageRevisionDraft", base.key.pkg_key.full_path
+            )
         if base.key.is_placeholder:
             return self._placeholder_sync(base.key)
         return self._snapshot_for_ref_sync(refs.remote_to_local(base.remote_ref))
@@ -1113,7 +1256,7 @@ class GitRepository:
             updates = [transport.RefUpdate(old.remote_ref, old.ref_target, None)]
             if old.remote_ref.startswith(refs.TAGS):
                 updates += deletion_branch_update()
-            self._push_with_retry_sync(lambda _attempt: updates, "DeletePackageRevision")
+            self._push_with_retry_sync(lambda _attempt: updates, "DeletePackageRevision", full_path)
             return
 
         branch_ref = refs.remote_branch(self.branch)
@@ -1141,6 +1284,7 @@ class GitRepository:
         self._push_with_retry_sync(
             attempt,
             "DeletePackageRevision",
+            full_path,
             rebuild_on=lambda err: err.remote_ref == branch_ref,
         )
 
@@ -1149,10 +1293,12 @@ class GitRepository:
         self,
         build: Callable[[int], list[transport.RefUpdate]],
         operation: str,
+        package: str,
         *,
         rebuild_on: Callable[[transport.StaleRefError], bool] = lambda _err: False,
     ) -> None:
-        """Build ref updates and push them, retrying per Porch's list and back-off.
+        """Build ref updates of the package at full path `package` and push them, retrying
+        per Porch's list and back-off.
 
         `rebuild_on` decides which stale refs mean "rebuild and try again" (the branch moved
         under an approval); any other stale ref is a conflict.
@@ -1163,7 +1309,7 @@ class GitRepository:
             if not updates:
                 return
             try:
-                self._push_sync(updates, operation)
+                self._push_sync(updates, operation, package)
             except transport.StaleRefError as err:
                 if number < self._options.retry_attempts and rebuild_on(err):
                     # Message carries Porch's retryable marker "remote ref".
@@ -1184,16 +1330,22 @@ class GitRepository:
                 delay=self._options.retry_delay,
             )
 
-    def _push_sync(self, updates: list[transport.RefUpdate], operation: str) -> None:
-        """Apply `updates` as one compare-and-swap: all or nothing. Afterwards the cache's
-        refs match; on failure the cache is resynchronised."""
+    def _push_sync(
+        self, updates: list[transport.RefUpdate], operation: str, package: str | None
+    ) -> None:
+        """Apply `updates` (of the package at full path `package`, None: not a package
+        write) as one compare-and-swap: all or nothing. Afterwards the cache's refs match;
+        on failure the cache is resynchronised."""
+        # The version this write starts from, for the journal (after a fetch or an open it
+        # is recomputed now, from the refs as they are before the write).
+        self._version_sync()
         if self._clone.local:
             try:
                 reftransaction.apply(self._repo(), updates, f"porch: {operation}")
             except transport.TransportError:
                 self._resync_sync()
                 raise
-            self._note_written_sync(updates)
+            self._note_written_sync(updates, package)
             return
         pending = updates
         # Twice at most: a lease failure caused by updates that had already landed (a retry
@@ -1221,7 +1373,7 @@ class GitRepository:
                 repo.references.create(local, update.new, force=True)
             elif (existing := repo.references.get(local)) is not None:
                 existing.delete()
-        self._note_written_sync(updates)
+        self._note_written_sync(updates, package)
 
     def _not_landed_sync(self, updates: list[transport.RefUpdate]) -> list[transport.RefUpdate]:
         """After `git push` refused a lease and the cache was refetched: the updates still to
@@ -1258,14 +1410,20 @@ class GitRepository:
     def _placeholder_sync(self, key: repo_api.PackageRevisionKey) -> GitPackageRevision:
         head = self._branch_head_sync()
         if head is not None:
+            full_path = key.pkg_key.full_path
             head_commit = self._facts().commit(head)
-            for on_branch in self._facts().branch_packages(
-                self.branch, head_commit, self._key.path
-            ):
-                if on_branch.package.full_path == key.pkg_key.full_path:
-                    return self._placeholder(
-                        on_branch, head_commit, self._deletion_proposed_sync, {}
-                    )
+            on_branch = self._facts().branch_package(
+                self.branch, head_commit, self._key.path, full_path
+            )
+            if on_branch is not None:
+                proposals = (
+                    {(full_path, self.branch)}
+                    if self._deletion_proposed_sync(full_path, self.branch)
+                    else set()
+                )
+                return self._placeholder(
+                    on_branch, discovery.CommitInfo.of(head_commit), proposals, {}
+                )
         raise errors.NotFoundError(f"package {key.pkg_key.package_path!r} not found")
 
     # -- closing ----------------------------------------------------------------------------
@@ -1279,6 +1437,22 @@ class GitRepository:
 def _ref_hash(name: str, target: pygit2.Oid) -> int:
     """One ref's share of the repository version."""
     return int.from_bytes(hashlib.sha256(f"{name} {target}".encode()).digest())
+
+
+def _unique_sorted(revisions: Iterable[GitPackageRevision]) -> tuple[GitPackageRevision, ...]:
+    """By name; two tags can name one revision (`pkg/v1` and `pkg/1`): the first wins."""
+    unique: dict[str, GitPackageRevision] = {}
+    for revision in revisions:
+        unique.setdefault(revision.name, revision)
+    return tuple(sorted(unique.values(), key=lambda r: r.name))
+
+
+def _latest_revision(group: Iterable[GitPackageRevision]) -> int:
+    """The highest published revision number of a package's revisions (0: none)."""
+    return max(
+        (r.key.revision for r in group if r.lifecycle.is_published and r.key.revision > 0),
+        default=0,
+    )
 
 
 def _deletion_suffix(key: repo_api.PackageRevisionKey) -> str:
