@@ -85,7 +85,6 @@ async def test_lock_records_the_directory_without_slashes(
     assert fetched.lock.commit == _rev_parse(blueprints_repo, "basens/v1")
 
 
-
 async def test_local_repositories_need_permission(blueprints_repo: Path, tmp_path: Path) -> None:
     with pytest.raises(errors.ForbiddenError, match="local repositories are not allowed"):
         await gitfetch.GitFetcher().fetch("ns", _package(blueprints_repo, "basens/v1", "basens"))
