@@ -8,7 +8,8 @@ that is the file system here; `read_directory`/`write_directory` convert from an
 What kpt (kyaml's LocalPackageReader/Writer) does and this module reproduces:
 - a package's resources are the `Kptfile` and every `*.yaml`/`*.yml` file below its directory, in
   the order Go's `filepath.Walk` visits them, minus subpackages (directories with a Kptfile) and
-  the paths the package's `.krmignore` matches; each file is split into documents at `---` lines;
+  the paths the package's `.krmignore` (gitignore syntax) matches; each file is split into
+  documents at `---` lines;
 - every item gets the reader annotations: `config.kubernetes.io/index|path`,
   `internal.config.kubernetes.io/index|path|seqindent` and the owning package's path;
 - writing groups items by path, orders them by index, encodes each file like kyaml (see
@@ -18,7 +19,6 @@ What kpt (kyaml's LocalPackageReader/Writer) does and this module reproduces:
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import re
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import pathspec
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
@@ -175,46 +176,30 @@ def is_krm_file(path: str) -> bool:
 
 
 class _Ignore:
-    """A `.krmignore` (gitignore syntax) of one package."""
+    """A `.krmignore` of one package: gitignore patterns, matched by `pathspec`.
+
+    kyaml walks the package directory and skips an ignored directory whole, so, as in git, a
+    file below an ignored directory stays ignored even when a later `!pattern` names it.
+    """
 
     def __init__(self, text: str) -> None:
-        self.rules: list[tuple[bool, bool, bool, str]] = []
-        for raw in text.splitlines():
-            line = raw.rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            if negate:
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.strip("/") if dir_only else line
-            anchored = line.startswith("/") or "/" in line
-            self.rules.append((negate, dir_only, anchored, line.lstrip("/")))
+        self._spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+        self._dirs: dict[str, bool] = {}
 
     def ignored(self, rel: str) -> bool:
         """Whether a file path (relative to the package) or one of its directories is ignored."""
         parts = rel.split("/")
-        result = False
-        for i in range(1, len(parts) + 1):
-            sub = "/".join(parts[:i])
-            is_dir = i < len(parts)
-            for negate, dir_only, anchored, pattern in self.rules:
-                if dir_only and not is_dir:
-                    continue
-                target = sub if anchored else parts[i - 1]
-                if _glob_match(target, pattern):
-                    result = not negate
-            if result:
+        for depth in range(1, len(parts)):
+            if self._dir_ignored("/".join(parts[:depth])):
                 return True
-        return result
+        return self._spec.match_file(rel)
 
-
-def _glob_match(name: str, pattern: str) -> bool:
-    if "**" in pattern:
-        regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*")
-        regex = regex.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
-        return re.fullmatch(regex, name) is not None
-    return fnmatch.fnmatchcase(name, pattern)
+    def _dir_ignored(self, rel_dir: str) -> bool:
+        known = self._dirs.get(rel_dir)
+        if known is None:
+            # the trailing slash makes directory-only patterns (`out/`) apply
+            known = self._dirs[rel_dir] = self._spec.match_file(rel_dir + "/")
+        return known
 
 
 def package_files(files: Mapping[str, str], pkg_dir: str) -> list[str]:

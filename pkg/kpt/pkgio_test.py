@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ruamel.yaml.comments import CommentedMap
 
 from pkg.kpt import pkgio, yamlutil
@@ -116,3 +117,75 @@ def test_directory_round_trip(tmp_path: Path) -> None:
     pkgio.write_directory(tmp_path, before, after)
     assert not (tmp_path / "sub").exists()
     assert (tmp_path / "new" / "n.yaml").read_text() == _cm("ConfigMap", "n")
+
+
+KRMIGNORE_FILES = {
+    "Kptfile": KPTFILE.format(name="root"),
+    "keep.yaml": _cm("ConfigMap", "keep"),
+    "skip.yaml": _cm("ConfigMap", "skip"),
+    "deep/skip.yaml": _cm("ConfigMap", "deep-skip"),
+    "out/a.yaml": _cm("ConfigMap", "out-a"),
+    "out/wanted.yaml": _cm("ConfigMap", "out-wanted"),
+    "top.yaml": _cm("ConfigMap", "top"),
+    "deep/top.yaml": _cm("ConfigMap", "deep-top"),
+    "gen/a/b/x.yaml": _cm("ConfigMap", "generated"),
+    "gen/y.yaml": _cm("ConfigMap", "gen-y"),
+    "#hash.yaml": _cm("ConfigMap", "hash"),
+    ".expected/config.yaml": "exitCode: 1\n",
+    "sub/Kptfile": KPTFILE.format(name="sub"),
+    "sub/skip.yaml": _cm("ConfigMap", "sub-skip"),
+}
+
+
+# The root package's own KRM files when nothing is ignored.
+ALL_ROOT_FILES = {
+    "#hash.yaml",
+    "Kptfile",
+    "deep/skip.yaml",
+    "deep/top.yaml",
+    "gen/a/b/x.yaml",
+    "gen/y.yaml",
+    "keep.yaml",
+    "out/a.yaml",
+    "out/wanted.yaml",
+    "skip.yaml",
+    "top.yaml",
+}
+
+
+@pytest.mark.parametrize(
+    ("krmignore", "ignored"),
+    [
+        pytest.param(".expected\n", set(), id="expectations-folder"),
+        pytest.param(
+            "# comment\n.expected\nskip.yaml\n",
+            {"skip.yaml", "deep/skip.yaml"},
+            id="name-at-any-depth",
+        ),
+        pytest.param(".expected\n/top.yaml\n", {"top.yaml"}, id="leading-slash-anchors"),
+        pytest.param(
+            ".expected\nout/\n!out/wanted.yaml\n",
+            {"out/a.yaml", "out/wanted.yaml"},
+            id="no-re-include-below-ignored-dir",
+        ),
+        pytest.param(
+            ".expected\n*.yaml\n!keep.yaml\n",
+            ALL_ROOT_FILES - {"Kptfile", "keep.yaml"},
+            id="negation",
+        ),
+        pytest.param(
+            ".expected\ngen/**/x.yaml\n\\#hash.yaml\n",
+            {"gen/a/b/x.yaml", "#hash.yaml"},
+            id="double-star-and-escaped-hash",
+        ),
+    ],
+)
+def test_krmignore_follows_gitignore(krmignore: str, ignored: set[str]) -> None:
+    files = {**KRMIGNORE_FILES, ".krmignore": krmignore}
+    assert set(pkgio.package_files(files, "")) == ALL_ROOT_FILES - ignored
+
+
+def test_krmignore_of_a_package_does_not_reach_into_its_subpackage() -> None:
+    files = {**KRMIGNORE_FILES, ".krmignore": "skip.yaml\n"}
+    assert "skip.yaml" not in pkgio.package_files(files, "")
+    assert pkgio.package_files(files, "sub") == ["sub/Kptfile", "sub/skip.yaml"]

@@ -2,9 +2,10 @@
 
 Where this sits: the top of the CLI. :func:`main` checks that ``git`` is installed (Porch's
 porchctl refuses to start without it), runs the click command tree (``repo``, ``rpkg``,
-``version``, ``completion``, ``help``), and turns every failure into Porch's output and exit
-code (:func:`pkg.cmd.porchctl.cmdutil.render_error`). Commands talk to the server through
-:mod:`pkg.client`; ``-v 6`` (or more) logs each request on stderr.
+``fn``, ``version``, ``completion``, ``help``), and turns every failure into Porch's output and
+exit code (:func:`pkg.cmd.porchctl.cmdutil.render_error`). Commands talk to the server through
+:mod:`pkg.client` (``fn`` works on local packages only); ``-v 6`` (or more) logs each request
+on stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Final
 import click
 from click import shell_completion
 
-from pkg.cmd.porchctl import cmdutil, docs, flags, repo, rpkg
+from pkg.cmd.porchctl import cmdutil, docs, flags, fn, repo, rpkg
 
 __all__ = ["cli", "main", "version_info"]
 
@@ -106,7 +107,7 @@ def help_command(*, path: Sequence[str]) -> None:
     cmdutil.write(cmdutil.stdout(), sub_ctx.get_help() + "\n")
 
 
-for _command in (repo.repo, rpkg.rpkg, version, completion, help_command):
+for _command in (repo.repo, rpkg.rpkg, fn.fn, version, completion, help_command):
     cli.add_command(_command)
 
 
