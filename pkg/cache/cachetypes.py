@@ -307,7 +307,15 @@ class CachedPackageRevision(Protocol):
 
     @property
     def resource_version(self) -> str:
-        """`metadata.resourceVersion`: the backend's version of the revision (git commit)."""
+        """The backend's version of the revision (its git commit id)."""
+        ...
+
+    @property
+    def api_resource_version(self) -> str:
+        """`metadata.resourceVersion` of `to_api()` and `to_resources_api()`, and what an
+        update's resourceVersion must equal: `metatypes.api_resource_version` of the
+        backend's version and the metadata record's `version` (so it changes on every
+        commit and on every metadata change)."""
         ...
 
     @property
@@ -640,7 +648,8 @@ class WatcherManager(Protocol):
     """
 
     def current_resource_version(self) -> int:
-        """The sequence number of the last event (0 before any)."""
+        """The sequence number of the last event; before any, a positive number (never
+        0, which clients read as "any" when they watch from a list's resourceVersion)."""
         ...
 
     def watch(

@@ -6,9 +6,11 @@ Where this sits: `pkg.cache.repocache` wraps every backend snapshot it lists in 
 registry. Assembly follows porch.md §3.8, §1.2 and §2.4:
 
 - metadata: name, namespace, uid (name based, stable), resourceVersion (the backend's
-  version of the revision, a git commit), creationTimestamp/labels/annotations/finalizers/
-  ownerReferences/deletionTimestamp from the metadata store, plus the computed label
-  `kpt.dev/latest-revision: "true"` on the latest revision of each package;
+  version of the revision, a git commit, plus the metadata record's change counter once
+  metadata changed: `metatypes.api_resource_version`), creationTimestamp/labels/
+  annotations/finalizers/ownerReferences/deletionTimestamp from the metadata store, plus
+  the computed label `kpt.dev/latest-revision: "true"` on the latest revision of each
+  package;
 - spec: packageName, repository, workspaceName, revision (omitted when 0), lifecycle,
   tasks, and readinessGates + packageMetadata from the Kptfile;
 - status: upstreamLock (when the Kptfile has upstream and a git upstreamLock), selfLock,
@@ -278,6 +280,10 @@ class CachedPackageRevision:
         return self._snapshot.resource_version
 
     @property
+    def api_resource_version(self) -> str:
+        return metatypes.api_resource_version(self._snapshot.resource_version, self._meta.version)
+
+    @property
     def labels(self) -> Mapping[str, str]:
         if self._labels is None:
             stored = self._meta.labels
@@ -325,7 +331,7 @@ class CachedPackageRevision:
             name=self.name,
             namespace=self.namespace,
             uid=self._snapshot.uid,
-            resource_version=self._snapshot.resource_version,
+            resource_version=self.api_resource_version,
             creation_timestamp=_whole_seconds(meta.creation_timestamp),
             labels=dict(labels) if labels else None,
             annotations=dict(meta.annotations) if meta.annotations else None,
@@ -405,7 +411,7 @@ class CachedPackageRevision:
         latest = ", latest" if self._is_latest else ""
         return (
             f"CachedPackageRevision({self.namespace}/{self.name}, {self.lifecycle}, "
-            f"{self.resource_version}{latest})"
+            f"{self.api_resource_version}{latest})"
         )
 
 

@@ -125,6 +125,12 @@ def _release(counter: collections.Counter[str], key: str) -> None:
         del counter[key]
 
 
+def _same_record(a: metatypes.PackageRevisionMeta, b: metatypes.PackageRevisionMeta) -> bool:
+    """Whether a cached object built on `a` is still right for `b`: same user-visible
+    fields and same version (the version is part of the resourceVersion)."""
+    return a is b or (a.version == b.version and a.same_content(b))
+
+
 def _span_attributes(key: repo_api.RepositoryKey) -> dict[str, str]:
     return {"repository": f"{key.namespace}/{key.name}"}
 
@@ -467,7 +473,7 @@ class CachedRepository:
             previous = before.get(name)
             record = metas[name]
             if previous is not None and previous.same_backend_state(snapshot):
-                same_meta = previous.meta is record or previous.meta.same_content(record)
+                same_meta = _same_record(previous.meta, record)
                 entries[name] = previous if same_meta else previous.replace(meta=record)
             else:
                 entries[name] = packagerevision.CachedPackageRevision(
@@ -870,7 +876,7 @@ class CachedRepository:
                 dataclasses.replace(meta, creation_timestamp=entry.meta.creation_timestamp)
             )
         self._metas[meta.name] = stored
-        if stored.same_content(entry.meta):
+        if _same_record(stored, entry.meta):
             return entry
         replaced = entry.replace(meta=stored)
         self._revisions[meta.name] = replaced

@@ -312,6 +312,17 @@ async def test_metadata_update_sends_modified_only_when_something_changed(env: E
     assert dict(changed.labels) == {"x": "y", LATEST: "true"}
     # The creation time is set once.
     assert changed.meta.creation_timestamp == revision.meta.creation_timestamp
+    # No commit, yet a new resourceVersion, in both views and in what the store keeps.
+    assert changed.resource_version == revision.resource_version
+    assert changed.api_resource_version != revision.api_resource_version
+    obj = changed.to_api()
+    assert obj.metadata is not None
+    assert obj.metadata.resource_version == changed.api_resource_version
+    prr = await changed.to_resources_api()
+    assert prr.metadata is not None
+    assert prr.metadata.resource_version == changed.api_resource_version
+    stored = await env.store.get("default", "repo.app.v1")
+    assert stored is not None and stored.version == changed.meta.version == 1
     with pytest.raises(errors.NotFoundError):
         await cached.update_package_revision_meta(
             metatypes.PackageRevisionMeta.new("default", "repo.app.nope", "repo")

@@ -27,6 +27,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Final, Literal, Protocol
 
+from opentelemetry import metrics
+
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.cache import repocache, sync
 
@@ -62,7 +64,8 @@ class RepositorySource(Protocol):
 
 
 class RepositoryController:
-    """Drives `SyncManager`s from a `RepositorySource` (see module doc)."""
+    """Drives `SyncManager`s from a `RepositorySource` (see module doc). `meter_provider`
+    (default: the global one) receives the sync managers' metrics."""
 
     def __init__(
         self,
@@ -70,8 +73,10 @@ class RepositoryController:
         source: RepositorySource,
         *,
         options: sync.SyncOptions | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._cache = cache
+        self._meter_provider = meter_provider
         self._source = source
         self._options = options or sync.SyncOptions()
         self._limiter = asyncio.Semaphore(self._options.max_concurrent_syncs)
@@ -159,6 +164,7 @@ class RepositoryController:
             status_writer=self._source,
             limiter=self._limiter,
             options=self._options,
+            meter_provider=self._meter_provider,
         )
         self._managers[key] = manager
         manager.start()

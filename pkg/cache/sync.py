@@ -27,6 +27,11 @@ them). A failed sync is logged with its repository, shown in the Ready condition
 reason Error, the error text) and retried with exponential back-off from `retry_initial` up
 to the period; it never affects other repositories.
 
+Metrics (OpenTelemetry API, meter `pkg.cache`): `porch.repository.sync.duration`, a histogram
+of the seconds each sync attempt spent fetching and listing (waiting for a slot not
+included), with one attribute, `outcome` = `success` | `error` (no repository names: the
+series count stays fixed however many repositories are registered).
+
 Status: Ready True "Ready"/"Repository Ready" after a successful sync; False "Reconciling"
 while the first sync (or the one after a spec change) runs - unlike Porch, periodic syncs of
 a ready repository do not flap Ready to False; False "Error" on failure. Also
@@ -42,10 +47,11 @@ import dataclasses
 import datetime
 import logging
 import random
+import time
 from typing import Final, Protocol
 
 from croniter import croniter
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from api.meta import v1 as metav1
 from api.porchconfig import v1alpha1 as configv1alpha1
@@ -61,6 +67,26 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 tracer = trace.get_tracer("cache")
+
+_METER: Final = "pkg.cache"
+# From a local no-op refresh (milliseconds) to a first clone of a big remote (minutes).
+_SYNC_DURATION_BUCKETS: Final = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
 
 _MESSAGE_READY: Final = "Repository Ready"
 _MESSAGE_RECONCILING: Final = "Repository reconciliation in progress"
@@ -153,8 +179,23 @@ def _location(repo: configv1alpha1.Repository) -> dict[str, object]:
     return repo.spec.model_dump(include={"type", "git", "oci"}, exclude_none=True)
 
 
+def _sync_duration_histogram(
+    meter_provider: metrics.MeterProvider | None = None,
+) -> metrics.Histogram:
+    """The `porch.repository.sync.duration` instrument (module doc) of `meter_provider`
+    (default: the global one). Creating it again returns the same instrument."""
+    return metrics.get_meter(_METER, meter_provider=meter_provider).create_histogram(
+        "porch.repository.sync.duration",
+        unit="s",
+        description="Duration of repository sync attempts (fetch and list), by outcome.",
+        explicit_bucket_boundaries_advisory=_SYNC_DURATION_BUCKETS,
+    )
+
+
 class SyncManager:
-    """Periodic sync of one repository (see module doc). Create, `start`, later `stop`."""
+    """Periodic sync of one repository (see module doc). Create, `start`, later `stop`.
+
+    `meter_provider` (default: the global one) receives the sync duration metric."""
 
     def __init__(
         self,
@@ -165,8 +206,10 @@ class SyncManager:
         limiter: asyncio.Semaphore,
         options: SyncOptions | None = None,
         rng: random.Random | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._cache = cache
+        self._duration = _sync_duration_histogram(meter_provider)
         self._repo = repo
         self._key = repocache.repository_key_of(repo)
         self._writer = status_writer
@@ -285,21 +328,28 @@ class SyncManager:
                     await self._write_status(
                         self._condition("False", "Reconciling", _MESSAGE_RECONCILING)
                     )
+                clock = time.perf_counter()
                 try:
                     result = await self._refresh()
                 except (errors.RepositoryError, OSError) as err:
+                    self._record_duration(clock, "error")
                     span.record_exception(err)
                     await self._failed(err)
                 except Exception as err:
+                    self._record_duration(clock, "error")
                     # A bug, not a remote problem: still never stop syncing the others.
                     _log.exception("sync of repository %s/%s crashed", namespace, name)
                     span.record_exception(err)
                     await self._failed(err)
                 else:
+                    self._record_duration(clock, "success")
                     await self._succeeded(result, started, run_once_at)
                 finally:
                     self.syncs += 1
                     self.synced.set()
+
+    def _record_duration(self, clock: float, outcome: str) -> None:
+        self._duration.record(time.perf_counter() - clock, {"outcome": outcome})
 
     async def _refresh(self) -> cachetypes.RefreshResult:
         namespace, name = self._key

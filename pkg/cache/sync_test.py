@@ -13,6 +13,8 @@ import datetime
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.cache import cachetesting, sync
@@ -54,13 +56,16 @@ class Env:
         self.source = cachetesting.MemoryRepositorySource()
         self.manager: sync.SyncManager | None = None
 
-    def start(self, repo: configv1alpha1.Repository) -> sync.SyncManager:
+    def start(
+        self, repo: configv1alpha1.Repository, meter_provider: MeterProvider | None = None
+    ) -> sync.SyncManager:
         self.manager = sync.SyncManager(
             self.cache,
             repo,
             status_writer=self.source,
             limiter=asyncio.Semaphore(1),
             options=HOURLY,
+            meter_provider=meter_provider,
         )
         self.manager.start()
         return self.manager
@@ -155,3 +160,37 @@ async def test_failed_one_shot_is_retried_with_back_off_then_observed(env: Env) 
     settled = manager.syncs
     await asyncio.sleep(0.5)
     assert manager.syncs == settled
+
+
+def _sync_durations(reader: InMemoryMetricReader) -> dict[str, HistogramDataPoint]:
+    """The sync duration histogram's data points by outcome."""
+    points: dict[str, HistogramDataPoint] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "porch.repository.sync.duration":
+                    assert metric.unit == "s"
+                    for point in metric.data.data_points:
+                        assert isinstance(point, HistogramDataPoint)
+                        attributes = dict(point.attributes or {})
+                        points[str(attributes["outcome"])] = point
+    return points
+
+
+async def test_sync_durations_are_recorded_by_outcome(env: Env) -> None:
+    reader = InMemoryMetricReader()
+    manager = env.start(_repository(), MeterProvider(metric_readers=[reader]))
+    await manager.synced.wait()
+    assert {k: p.count for k, p in _sync_durations(reader).items()} == {"success": 1}
+
+    backend = env.backends.wrapped[("default", "repo")]
+    backend.refresh_error = errors.BackendUnavailableError("remote said 503")
+    manager.request_sync()
+    await _until(lambda: manager.last_error is not None)
+    points = _sync_durations(reader)
+    # At least one: the failure is retried on a 0.2 s back-off meanwhile.
+    assert points["success"].count == 1 and points["error"].count >= 1
+    # Every point carries the outcome only: one series per outcome, whatever the repository.
+    assert all(set(p.attributes or {}) == {"outcome"} for p in points.values())
+    assert points["error"].sum >= 0 and points["success"].sum > 0

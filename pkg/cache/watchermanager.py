@@ -14,7 +14,12 @@ change it applies (writes through it and refresh diffs); the engine's watch regi
   MODIFIED that moves an object out of (into) a watcher's selection is delivered as
   DELETED (ADDED);
 * every event gets a sequence number; a bounded history lets a watch resume from a number
-  (older than the history: `ExpiredError`, the client re-lists).
+  (older than the history: `ExpiredError`, the client re-lists). The sequence starts at 1,
+  never 0: it is the collection resourceVersion of lists, and clients read "0" as "any".
+
+Metrics (OpenTelemetry API, meter `pkg.cache`): `porch.packagerevision.watchers`, an
+up-down counter of registered watchers, and `porch.packagerevision.watch.overflows`, a
+counter of watchers ended because their client fell behind.
 """
 
 from __future__ import annotations
@@ -25,10 +30,18 @@ import dataclasses
 import logging
 from typing import Final
 
+from opentelemetry import metrics
+
 from api.porch import v1alpha1 as porchv1alpha1
 from pkg.cache import cachetypes
 
-__all__ = ["DEFAULT_HISTORY_SIZE", "DEFAULT_QUEUE_SIZE", "Watcher", "WatcherManager"]
+__all__ = [
+    "DEFAULT_HISTORY_SIZE",
+    "DEFAULT_QUEUE_SIZE",
+    "FIRST_RESOURCE_VERSION",
+    "Watcher",
+    "WatcherManager",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +50,13 @@ DEFAULT_QUEUE_SIZE: Final = 1024
 
 DEFAULT_HISTORY_SIZE: Final = 4096
 """Events kept for watches that resume from a sequence number."""
+
+FIRST_RESOURCE_VERSION: Final = 1
+"""`current_resource_version()` before any event. Not 0: a list reporting resourceVersion
+"0" would make a client's watch from it mean "any" (start from the current state) instead
+of "after this list"; events are numbered from 2."""
+
+_METER: Final = "pkg.cache"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,6 +140,7 @@ class Watcher:
             )
             self._queue.clear()
             self._end(cachetypes.WatchEndReason.OVERFLOW)
+            self._manager._overflowed()
             return
         self._queue.append(event)
         self._wakeup.set()
@@ -172,7 +193,8 @@ class WatcherManager:
     """Registered watchers, the event sequence and its bounded history.
 
     Single event loop: `notify` and `watch` are synchronous and must be called from the
-    loop the watchers are consumed on.
+    loop the watchers are consumed on. `meter_provider` (default: the global one) receives
+    the watcher metrics (module doc).
     """
 
     def __init__(
@@ -180,15 +202,30 @@ class WatcherManager:
         *,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         history_size: int = DEFAULT_HISTORY_SIZE,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         if queue_size < 1 or history_size < 1:
             raise ValueError("queue_size and history_size must be at least 1")
         self._queue_size = queue_size
         self._history: collections.deque[_Recorded] = collections.deque(maxlen=history_size)
         self._watchers: dict[int, Watcher] = {}
-        self._sequence = 0
+        self._sequence = FIRST_RESOURCE_VERSION
         # Every event after `_floor` is still in the history.
-        self._floor = 0
+        self._floor = FIRST_RESOURCE_VERSION
+        meter = metrics.get_meter(_METER, meter_provider=meter_provider)
+        self._active = meter.create_up_down_counter(
+            "porch.packagerevision.watchers",
+            unit="{watcher}",
+            description="Package revision watchers registered (live watches of packagerevisions).",
+        )
+        self._overflows = meter.create_counter(
+            "porch.packagerevision.watch.overflows",
+            unit="{watcher}",
+            description=(
+                "Package revision watchers ended because their client fell behind "
+                "(its queue filled up; the client must re-list)."
+            ),
+        )
 
     def current_resource_version(self) -> int:
         return self._sequence
@@ -214,6 +251,7 @@ class WatcherManager:
                         backlog.append(event)
         watcher = Watcher(self, filter, queue_size or self._queue_size, backlog)
         self._watchers[id(watcher)] = watcher
+        self._active.add(1)
         return watcher
 
     def notify(
@@ -239,4 +277,8 @@ class WatcherManager:
             watcher._end(cachetypes.WatchEndReason.SHUTDOWN)
 
     def _forget(self, watcher: Watcher) -> None:
-        self._watchers.pop(id(watcher), None)
+        if self._watchers.pop(id(watcher), None) is not None:
+            self._active.add(-1)
+
+    def _overflowed(self) -> None:
+        self._overflows.add(1)

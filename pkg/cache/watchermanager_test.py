@@ -11,6 +11,8 @@ import logging
 import time
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from api.porch import v1alpha1 as porchv1alpha1
 from pkg.apimachinery import labels
@@ -82,16 +84,32 @@ def test_modification_out_of_or_into_a_selection_is_deleted_or_added() -> None:
 
 async def test_resume_from_a_sequence_number_and_expired_when_too_old() -> None:
     manager = watchermanager.WatcherManager(history_size=3)
+    start = manager.current_resource_version()
     for n in range(5):
         manager.notify("ADDED", _revision(f"repo.app.w{n}"))
-    assert manager.current_resource_version() == 5
+    assert manager.current_resource_version() == start + 5 == 6
 
-    resumed = manager.watch(cachetypes.ANY, since=3)
-    assert [e.sequence for e in [await anext(resumed), await anext(resumed)]] == [4, 5]
-    with pytest.raises(cachetypes.ExpiredError, match="too old resource version: 1"):
-        manager.watch(cachetypes.ANY, since=1)
-    # The oldest event still held is 3: resuming from 2 replays 3, 4, 5.
-    assert len(_pending(manager.watch(cachetypes.ANY, since=2))) == 3
+    resumed = manager.watch(cachetypes.ANY, since=4)
+    assert [e.sequence for e in [await anext(resumed), await anext(resumed)]] == [5, 6]
+    with pytest.raises(cachetypes.ExpiredError, match="too old resource version: 2"):
+        manager.watch(cachetypes.ANY, since=2)
+    # The oldest event still held is 4: resuming from 3 replays 4, 5, 6.
+    assert len(_pending(manager.watch(cachetypes.ANY, since=3))) == 3
+
+
+async def test_first_resource_version_is_never_zero_and_resumes() -> None:
+    manager = watchermanager.WatcherManager()
+    # What a list on a fresh server reports: "0" would tell a client "any", not "after this".
+    listed = manager.current_resource_version()
+    assert listed >= 1
+    from_list = manager.watch(cachetypes.ANY, since=listed)
+    assert from_list.pending == 0
+    manager.notify("ADDED", _revision("repo.app.ws"))
+    event = await anext(from_list)
+    assert (event.type, event.sequence) == ("ADDED", listed + 1)
+    # A watch from the first list's number registered later still gets the event.
+    late = manager.watch(cachetypes.ANY, since=listed)
+    assert _pending(late) == [("ADDED", "repo.app.ws")]
 
 
 async def test_closed_and_overflowing_watchers_are_removed_at_once(
@@ -114,6 +132,38 @@ async def test_closed_and_overflowing_watchers_are_removed_at_once(
     assert "fell 2 events behind" in caplog.text
     with pytest.raises(StopAsyncIteration):
         await anext(small)
+
+
+def _number(reader: InMemoryMetricReader, name: str) -> int | float:
+    """The current value of the counter `name` (0 when nothing was recorded)."""
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == name:
+                    points = metric.data.data_points
+                    return sum(p.value for p in points if isinstance(p, NumberDataPoint))
+    return 0
+
+
+async def test_watcher_metrics_count_active_and_overflowed_watchers() -> None:
+    reader = InMemoryMetricReader()
+    manager = watchermanager.WatcherManager(meter_provider=MeterProvider(metric_readers=[reader]))
+    active, overflows = "porch.packagerevision.watchers", "porch.packagerevision.watch.overflows"
+    closed = manager.watch(cachetypes.ANY)
+    manager.watch(cachetypes.ANY, queue_size=1)
+    kept = manager.watch(cachetypes.ANY, queue_size=10)
+    assert (_number(reader, active), _number(reader, overflows)) == (3, 0)
+
+    await closed.aclose()
+    await closed.aclose()  # a second close must not count the watcher twice
+    for n in range(2):
+        manager.notify("ADDED", _revision(f"repo.app.w{n}"))
+    assert (_number(reader, active), _number(reader, overflows)) == (1, 1)
+
+    manager.close()
+    assert (_number(reader, active), _number(reader, overflows)) == (0, 1)
+    assert kept.end_reason is cachetypes.WatchEndReason.SHUTDOWN
 
 
 async def test_shutdown_ends_watchers_after_queued_events() -> None:

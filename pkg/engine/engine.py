@@ -23,6 +23,10 @@ is raised: a failed create leaves nothing behind.
 
 Errors: `pkg.engine.errors` (which HTTP status fits is written there), plus the repository's
 domain errors passed through from the cache and backends.
+
+Metrics (OpenTelemetry API, meter `pkg.engine`): `porch.render.duration`, a histogram of the
+seconds each render of a package took (create, Draft update, resources update), with one
+attribute, `outcome` = `success` | `failure` (a failing pipeline or an error running it).
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+import time
+from collections.abc import Mapping, Sequence
+from typing import Final, Protocol
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
@@ -65,6 +70,27 @@ tracer = trace.get_tracer("engine")
 
 V1ALPHA2_MIGRATION_ANNOTATION = "porch.kpt.dev/v1alpha2-migration"
 """On a Repository: its revisions are served by porch.kpt.dev/v1alpha2, not by this API."""
+
+_METER: Final = "pkg.engine"
+# Builtin functions render in milliseconds; container functions pulled on first use can
+# take minutes.
+_RENDER_DURATION_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+)
 
 _PACKAGE_REVISIONS = "packagerevisions"
 _PACKAGE_REVISION_RESOURCES = "packagerevisionresources"
@@ -151,7 +177,8 @@ class CaDEngine:
 
     `cache` serves reads and carries writes; `runtime` runs KRM functions during render;
     `git_fetcher` reads unregistered upstreams for `clone` from git (None: such clones are
-    refused); `repository_resolver` lets writes open repositories the cache has not opened.
+    refused); `repository_resolver` lets writes open repositories the cache has not opened;
+    `meter_provider` (default: the global one) receives the render duration metric.
     """
 
     def __init__(
@@ -162,8 +189,16 @@ class CaDEngine:
         options: EngineOptions | None = None,
         git_fetcher: clone.GitPackageFetcher | None = None,
         repository_resolver: RepositoryResolver | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._cache = cache
+        meter = metrics.get_meter(_METER, meter_provider=meter_provider)
+        self._render_duration = meter.create_histogram(
+            "porch.render.duration",
+            unit="s",
+            description="Duration of package renders (the Kptfile pipeline), by outcome.",
+            explicit_bucket_boundaries_advisory=_RENDER_DURATION_BUCKETS,
+        )
         self._runtime = runtime
         self._options = options or EngineOptions()
         self._git_fetcher = git_fetcher
@@ -269,6 +304,25 @@ class CaDEngine:
                 path, name, f'failed to fetch package revision "{name}": {err}'
             ) from err
         return revision
+
+    async def _render(self, files: Mapping[str, str]) -> render.RenderOutcome:
+        """Render `files` (on a worker thread) and record how long it took and how it ended."""
+        clock = time.perf_counter()
+        try:
+            result = await render.render_package(
+                files,
+                runtime=self._runtime,
+                default_image_prefix=self._options.default_image_prefix,
+            )
+        except Exception:
+            # The pipeline could not even be run; a cancelled request records nothing.
+            self._record_render(clock, "failure")
+            raise
+        self._record_render(clock, "failure" if result.failed else "success")
+        return result
+
+    def _record_render(self, clock: float, outcome: str) -> None:
+        self._render_duration.record(time.perf_counter() - clock, {"outcome": outcome})
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -489,11 +543,7 @@ class CaDEngine:
         files = kptfilesync.apply_package_metadata(
             files, spec.package_metadata, spec.readiness_gates
         )
-        outcome = await render.render_package(
-            files,
-            runtime=self._runtime,
-            default_image_prefix=self._options.default_image_prefix,
-        )
+        outcome = await self._render(files)
         if outcome.failed:
             raise engineerrors.RenderFailedError(
                 _RENDER_NOT_PUSHED.format(outcome.error),
@@ -727,11 +777,7 @@ class CaDEngine:
                 patched = kptfilesync.patch_kptfile(kptfile, new_obj)
                 if patched is not None:
                     files[_KPTFILE] = patched
-            outcome = await render.render_package(
-                files,
-                runtime=self._runtime,
-                default_image_prefix=self._options.default_image_prefix,
-            )
+            outcome = await self._render(files)
         annotations = (new_obj.metadata.annotations if new_obj.metadata else None) or {}
         if outcome.failed and not _is_true(
             annotations.get(porchv1alpha1.PUSH_ON_RENDER_FAILURE_ANNOTATION)
@@ -786,11 +832,7 @@ class CaDEngine:
             "genericTaskHandler::DoPRResourceMutations", attributes=_attributes(ctx.namespace, name)
         ):
             files = heal.heal_comments(old_files, new_files)
-            outcome = await render.render_package(
-                files,
-                runtime=self._runtime,
-                default_image_prefix=self._options.default_image_prefix,
-            )
+            outcome = await self._render(files)
         push_anyway = _is_true(
             current.meta.annotations.get(porchv1alpha1.PUSH_ON_RENDER_FAILURE_ANNOTATION)
         )
@@ -938,7 +980,9 @@ def _check_resource_version(
         raise taskerrors.InvalidFieldError(
             "metadata.resourceVersion", requested, "resourceVersion must be specified for an update"
         )
-    if requested != current.resource_version:
+    # The value the cache put in the object the client read: commit and metadata version
+    # (a metadata-only update moves it too, so a stale copy of a label edit is caught).
+    if requested != current.api_resource_version:
         raise engineerrors.StaleObjectError(resource, name)
 
 

@@ -431,6 +431,47 @@ async def test_restart_loses_nothing(world: World) -> None:
     world.engine = cad
 
 
+async def test_resource_versions_after_metadata_changes_survive_a_restart(world: World) -> None:
+    cad = world.engine
+    published = await _publish(
+        cad, await cad.create_package_revision(CTX, pr("app", "v1", repository="git"))
+    )
+    draft = await cad.create_package_revision(CTX, pr("other", "ws", repository="git"))
+    stale = {}
+    for obj in (published, draft):
+        assert obj.metadata is not None
+        stale[_name(obj)] = obj
+        relabelled = obj.model_copy(deep=True)
+        assert relabelled.metadata is not None
+        relabelled.metadata.labels = {**(obj.metadata.labels or {}), "team": "a"}
+        await cad.update_package_revision(CTX, _name(obj), relabelled)
+    before = {
+        _name(o): o.metadata.resource_version
+        for o in (await cad.list_package_revisions(CTX)).items
+        if o.metadata is not None
+    }
+    for name, obj in stale.items():
+        assert obj.metadata is not None and before[name] != obj.metadata.resource_version
+
+    await world.setup.stop()
+    cad = await world.setup.start()
+    world.engine = cad
+    await world.setup.register("git", world.porch_test, namespace="rpkg-clone")
+    await world.setup.register("test-blueprints", world.blueprints, namespace="rpkg-clone")
+    after = {
+        _name(o): o.metadata.resource_version
+        for o in (await cad.list_package_revisions(CTX)).items
+        if o.metadata is not None
+    }
+    assert after == before
+    # A copy read before the label change is still stale after the restart.
+    for name, obj in stale.items():
+        with pytest.raises(engineerrors.StaleObjectError):
+            await cad.update_package_revision(CTX, name, obj)
+    prr = await cad.get_package_revision_resources(CTX, _name(draft))
+    assert prr.metadata is not None and prr.metadata.resource_version == before[_name(draft)]
+
+
 # --- porchctl rpkg-upgrade: directories, deployment repositories, one remote --------------------
 
 

@@ -7,6 +7,8 @@ import asyncio
 
 import pytest
 import yaml
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from api.porch import v1alpha1 as porchv1alpha1
 from api.porchconfig import v1alpha1 as configv1alpha1
@@ -578,9 +580,9 @@ async def test_metadata_update_of_published_revision_keeps_git_untouched() -> No
         "owner": "bob",
     }
     assert await fake.backends.fake("repo").version() == version
-    assert updated.metadata.resource_version == (
-        published.metadata.resource_version if published.metadata else None
-    )
+    # No commit, but a new resourceVersion: the copy read before the change is stale now.
+    assert published.metadata is not None
+    assert updated.metadata.resource_version not in (None, published.metadata.resource_version)
 
 
 # --- optimistic concurrency and locks ------------------------------------------------------------
@@ -606,6 +608,98 @@ async def test_updates_need_the_current_resource_version() -> None:
         "try again"
     )
     assert (stale.value.resource, stale.value.name) == ("packagerevisions", "repo.p.ws")
+
+
+def _rv(obj: porchv1alpha1.PackageRevision | porchv1alpha1.PackageRevisionResources) -> str:
+    assert obj.metadata is not None and obj.metadata.resource_version is not None
+    return obj.metadata.resource_version
+
+
+async def _label_twice_from_one_copy(
+    cad: engine.CaDEngine, copy: porchv1alpha1.PackageRevision
+) -> None:
+    """Two clients label `copy` one after the other, each from the same read: the first
+    wins, the second must be told its copy is stale (not silently undo the first)."""
+    labels = dict((copy.metadata.labels if copy.metadata else None) or {})
+    first = await cad.update_package_revision(
+        CTX, _name(copy), _with(copy, labels={**labels, "a": "1"})
+    )
+    assert _rv(first) != _rv(copy)
+    with pytest.raises(engineerrors.StaleObjectError) as stale:
+        await cad.update_package_revision(
+            CTX, _name(copy), _with(copy, labels={**labels, "b": "2"})
+        )
+    assert str(stale.value) == (
+        "the object has been modified; please apply your changes to the latest version and "
+        "try again"
+    )
+    stored = await cad.get_package_revision(CTX, _name(copy))
+    assert stored.metadata is not None and (stored.metadata.labels or {}).get("a") == "1"
+    assert "b" not in (stored.metadata.labels or {})
+    assert _rv(stored) == _rv(first)
+
+
+async def test_label_updates_from_a_stale_copy_of_a_published_revision_conflict() -> None:
+    fake = await _engine()
+    published = await _publish(
+        fake.engine, await fake.engine.create_package_revision(CTX, pr("p", "ws"))
+    )
+    version = await fake.backends.fake("repo").version()
+    assert published.metadata is not None
+    await _label_twice_from_one_copy(fake.engine, published)
+    assert await fake.backends.fake("repo").version() == version, "labels made a commit"
+
+
+async def test_label_updates_from_a_stale_copy_of_a_draft_conflict() -> None:
+    fake = await _engine()
+    draft = await fake.engine.create_package_revision(CTX, pr("p", "ws"))
+    await _label_twice_from_one_copy(fake.engine, draft)
+
+
+async def test_resourceversion_is_the_commit_until_metadata_changes() -> None:
+    fake = await _engine()
+    draft = await fake.engine.create_package_revision(CTX, pr("p", "ws", labels={"a": "1"}))
+    commit = (await fake.cache.list_package_revisions(cachetypes.ANY, deadline=None))[0]
+    # Porch's rule for objects whose metadata never changed: the commit id.
+    assert _rv(draft) == commit.resource_version
+    relabelled = await fake.engine.update_package_revision(
+        CTX, _name(draft), _with(draft, labels={"a": "2"})
+    )
+    # Sending the same metadata again changes nothing, so the copy stays current.
+    again = await fake.engine.update_package_revision(
+        CTX, _name(draft), _with(relabelled, labels={"a": "2"})
+    )
+    assert _rv(again) == _rv(relabelled) != _rv(draft)
+
+
+async def test_resources_update_after_a_label_change_conflicts() -> None:
+    fake = await _engine()
+    obj = await fake.engine.create_package_revision(CTX, pr("p", "ws"))
+    before = await fake.engine.get_package_revision_resources(CTX, _name(obj))
+    labelled = await fake.engine.update_package_revision(
+        CTX, _name(obj), _with(obj, labels={"team": "a"})
+    )
+    now = await fake.engine.get_package_revision_resources(CTX, _name(obj))
+    # The two views of the revision share one resourceVersion.
+    assert _rv(now) == _rv(labelled) != _rv(before)
+    files = dict(before.spec.resources or {}) if before.spec else {}
+    files["extra.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"
+    with pytest.raises(engineerrors.StaleObjectError) as err:
+        await fake.engine.update_package_resources(CTX, _name(obj), _prr(before, files))
+    assert err.value.resource == "packagerevisionresources"
+    assert "extra.yaml" not in await _files(fake.engine, _name(obj))
+    updated = await fake.engine.update_package_resources(CTX, _name(obj), _prr(now, files))
+    assert updated.spec is not None and "extra.yaml" in (updated.spec.resources or {})
+
+
+async def test_delete_precondition_sees_metadata_changes() -> None:
+    fake = await _engine()
+    obj = await fake.engine.create_package_revision(CTX, pr("p", "ws"))
+    await fake.engine.update_package_revision(CTX, _name(obj), _with(obj, labels={"x": "y"}))
+    with pytest.raises(errors.ConflictError, match="Precondition failed: ResourceVersion"):
+        await fake.engine.delete_package_revision(
+            CTX, _name(obj), preconditions=engine.Preconditions(resource_version=_rv(obj))
+        )
 
 
 async def test_concurrent_writes_on_one_object_one_wins() -> None:
@@ -900,3 +994,39 @@ async def test_get_of_malformed_name_is_not_found() -> None:
     fake = await _engine()
     with pytest.raises(engineerrors.ObjectNotFoundError, match='"Not_A_Name" not found'):
         await fake.engine.get_package_revision(CTX, "Not_A_Name")
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def _render_durations(reader: InMemoryMetricReader) -> dict[str, HistogramDataPoint]:
+    """The render duration histogram's data points by outcome."""
+    points: dict[str, HistogramDataPoint] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "porch.render.duration":
+                    assert metric.unit == "s"
+                    for point in metric.data.data_points:
+                        assert isinstance(point, HistogramDataPoint)
+                        attributes = dict(point.attributes or {})
+                        points[str(attributes["outcome"])] = point
+    return points
+
+
+async def test_render_durations_are_recorded_by_outcome() -> None:
+    reader = InMemoryMetricReader()
+    fake = enginetesting.new_fake_engine(meter_provider=MeterProvider(metric_readers=[reader]))
+    await fake.engine.open_repository(cachetesting.repository_object("repo"))
+    obj = await fake.engine.create_package_revision(CTX, pr("p", "ws"))
+    assert {k: p.count for k, p in _render_durations(reader).items()} == {"success": 1}
+
+    current = await fake.engine.get_package_revision_resources(CTX, _name(obj))
+    files = dict(current.spec.resources or {}) if current.spec else {}
+    files["Kptfile"] += BROKEN_PIPELINE
+    with pytest.raises(engineerrors.RenderFailedError):
+        await fake.engine.update_package_resources(CTX, _name(obj), _prr(current, files))
+    points = _render_durations(reader)
+    assert {k: p.count for k, p in points.items()} == {"success": 1, "failure": 1}
+    assert all(p.sum >= 0 for p in points.values())

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
+from opentelemetry import metrics
+
 from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
 from pkg.apimachinery import user as apiuser
@@ -50,9 +52,11 @@ def new_fake_engine(
     metadata: metatypes.MetadataStore | None = None,
     git_fetcher: clone.GitPackageFetcher | None = None,
     resolver: engine.RepositoryResolver | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
 ) -> FakeEngine:
     """An engine over an empty cache of fake repositories (open some with
-    `engine.open_repository(cachetesting.repository_object(...))`)."""
+    `engine.open_repository(cachetesting.repository_object(...))`); its metrics go to
+    `meter_provider` (default: the global one)."""
     backends = cachetesting.FakeBackends()
     cache = cachetesting.new_fake_cache(backends, metadata=metadata)
     cad = engine.CaDEngine(
@@ -60,6 +64,7 @@ def new_fake_engine(
         runtime=fnruntime.BuiltinRuntime(),
         git_fetcher=git_fetcher,
         repository_resolver=resolver,
+        meter_provider=meter_provider,
     )
     return FakeEngine(engine=cad, cache=cache, backends=backends)
 

@@ -88,13 +88,11 @@ class MemoryIndex:
 def updated_record(
     current: metatypes.PackageRevisionMeta, meta: metatypes.PackageRevisionMeta
 ) -> metatypes.PackageRevisionMeta:
-    """`meta` with the fields a store never lets an update change taken from `current`."""
-    if (
-        meta.creation_timestamp == current.creation_timestamp
-        and meta.repository == current.repository
-    ):
-        return meta
-    return metatypes.PackageRevisionMeta(
+    """What an update of `current` to `meta` stores: `meta` with the fields a store never
+    lets an update change (repository, creation time) taken from `current` and the next
+    `version`; `current` itself when that changes no user-visible field (nothing to write,
+    the version stays)."""
+    stored = metatypes.PackageRevisionMeta(
         namespace=meta.namespace,
         name=meta.name,
         repository=current.repository,
@@ -104,7 +102,9 @@ def updated_record(
         finalizers=meta.finalizers,
         owner_references=meta.owner_references,
         deletion_timestamp=meta.deletion_timestamp,
+        version=current.version + 1,
     )
+    return current if stored.same_content(current) else stored
 
 
 class MemoryMetadataStore:
@@ -140,8 +140,10 @@ class MemoryMetadataStore:
 
     async def update(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
         self._check_open()
-        stored = updated_record(self._index.existing(meta), meta)
-        self._index.put(stored)
+        current = self._index.existing(meta)
+        stored = updated_record(current, meta)
+        if stored is not current:
+            self._index.put(stored)
         return stored
 
     async def delete(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta:

@@ -36,12 +36,28 @@ from typing import Protocol
 
 from api.meta import v1 as metav1
 
-__all__ = ["MetadataStore", "PackageRevisionMeta", "now"]
+__all__ = ["MetadataStore", "PackageRevisionMeta", "api_resource_version", "now"]
 
 
 def now() -> datetime.datetime:
     """The current time as Kubernetes stores timestamps: UTC, whole seconds."""
     return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+
+def api_resource_version(commit: str, meta_version: int) -> str:
+    """`metadata.resourceVersion` of a PackageRevision and of its PackageRevisionResources
+    (the two views of one revision share it): the backend's version of the revision (its
+    git commit id, as Porch reports it) while the metadata was never changed, else
+    `<commit>.<meta_version>`.
+
+    Why both parts: an update that changes only metadata (labels, annotations, finalizers,
+    ownerReferences, deletionTimestamp) makes no commit, so the commit alone would stay the
+    same and two clients updating from the same stale copy would both succeed, one silently
+    undoing the other. Clients treat the value as opaque; it is only ever compared for
+    equality. The cache builds every object's value with this function and the engine
+    compares requests against the same value (`CachedPackageRevision.api_resource_version`).
+    """
+    return commit if meta_version == 0 else f"{commit}.{meta_version}"
 
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -62,6 +78,11 @@ class PackageRevisionMeta:
     removed). Timestamps are timezone-aware UTC with whole seconds (see `now`).
 
     The label `kpt.dev/latest-revision` is never stored: the cache computes it on read.
+
+    `version` counts the changes of the record: 0 when created, incremented by the store on
+    every update that changes a user-visible field (see `MetadataStore.update`). It is part
+    of the revision's resourceVersion (`api_resource_version`), so a metadata-only update
+    makes a stale copy detectable; callers never set it themselves.
     """
 
     namespace: str
@@ -73,6 +94,7 @@ class PackageRevisionMeta:
     finalizers: tuple[str, ...] = ()
     owner_references: tuple[metav1.OwnerReference, ...] = ()
     deletion_timestamp: datetime.datetime | None = None
+    version: int = 0
 
     def __post_init__(self) -> None:
         # Freeze the maps so that a record handed out by a store cannot be changed behind
@@ -121,7 +143,8 @@ class PackageRevisionMeta:
         deletion_timestamp: datetime.datetime | None = None,
     ) -> PackageRevisionMeta:
         """A copy with the given fields replaced (None keeps a field; to clear a map pass
-        `{}`). Identity and `creation_timestamp` never change."""
+        `{}`). Identity, `creation_timestamp` and `version` never change (the store moves
+        `version` when it stores the copy)."""
         return dataclasses.replace(
             self,
             labels=self.labels if labels is None else labels,
@@ -136,7 +159,8 @@ class PackageRevisionMeta:
         )
 
     def same_content(self, other: PackageRevisionMeta) -> bool:
-        """Whether the user-visible fields are equal (what decides a MODIFIED event)."""
+        """Whether the user-visible fields are equal (what decides a MODIFIED event and
+        whether an update moves `version`); `version` itself is not compared."""
         return (
             dict(self.labels) == dict(other.labels)
             and dict(self.annotations) == dict(other.annotations)
@@ -170,8 +194,9 @@ class MetadataStore(Protocol):
         ...
 
     async def create(self, meta: PackageRevisionMeta) -> PackageRevisionMeta:
-        """Store a new record and return it. Raises `AlreadyExistsError` when
-        (namespace, name) has one; `BackendUnavailableError` when it cannot be stored."""
+        """Store a new record as given (`version` included, normally 0) and return it.
+        Raises `AlreadyExistsError` when (namespace, name) has one;
+        `BackendUnavailableError` when it cannot be stored."""
         ...
 
     async def create_many(self, metas: Sequence[PackageRevisionMeta]) -> None:
@@ -184,8 +209,12 @@ class MetadataStore(Protocol):
         """Replace the record of (meta.namespace, meta.name) and return the stored value.
 
         `creation_timestamp` and `repository` of the existing record are kept whatever
-        `meta` says (they are set once). Raises `NotFoundError` when there is no record;
-        `BackendUnavailableError` when it cannot be stored.
+        `meta` says (they are set once). `version` is the store's: the stored record's
+        plus one when a user-visible field changes (`same_content`); an update that changes
+        nothing writes nothing and returns the stored record as it is. The version is
+        durable like the rest of the record (it survives a restart: resourceVersions do).
+        Raises `NotFoundError` when there is no record; `BackendUnavailableError` when it
+        cannot be stored.
         """
         ...
 

@@ -14,7 +14,9 @@ and hands it to the repository cache (`pkg/cache`), its only caller. It implemen
   directory fails at open instead of diverging from the first.
 
 The table keeps the fields as columns (JSON for maps and lists) so that the same layout
-can be created in PostgreSQL later.
+can be created in PostgreSQL later. Its schema version is SQLite's `user_version`; opening a
+file written by an older server migrates it in place, in one transaction (0 -> 1 added the
+`version` column, the change counter of each record).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ DEFAULT_FILE_NAME: Final = "metadata.db"
 """The file name under the data directory."""
 
 _SCHEMA: Final = (
+    # The layout of schema version 0 (before `version` existed); `_MIGRATIONS` brings a
+    # file of any older version, and a new one, to `_SCHEMA_VERSION`.
     """CREATE TABLE IF NOT EXISTS package_revision_meta (
         namespace TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -56,12 +60,22 @@ _SCHEMA: Final = (
         ON package_revision_meta (namespace, repository)""",
 )
 
-_COLUMNS: Final = (
-    "namespace, name, repository, creation_timestamp, deletion_timestamp, labels, "
-    "annotations, finalizers, owner_references"
+_MIGRATIONS: Final = (
+    # 0 -> 1: the record's change counter (part of the resourceVersion); records written
+    # before it existed were never counted, so they start at 0 (their resourceVersion,
+    # the bare commit id, stays what clients already hold).
+    "ALTER TABLE package_revision_meta ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
 )
 
-_Row = tuple[str, str, str, str, str | None, str, str, str, str]
+_SCHEMA_VERSION: Final = len(_MIGRATIONS)
+"""The schema version this code reads and writes (SQLite's `PRAGMA user_version`)."""
+
+_COLUMNS: Final = (
+    "namespace, name, repository, creation_timestamp, deletion_timestamp, labels, "
+    "annotations, finalizers, owner_references, version"
+)
+
+_Row = tuple[str, str, str, str, str | None, str, str, str, str, int]
 
 T = TypeVar("T")
 
@@ -77,11 +91,23 @@ def _to_row(meta: metatypes.PackageRevisionMeta) -> _Row:
         json.dumps(dict(meta.annotations), sort_keys=True),
         json.dumps(list(meta.finalizers)),
         json.dumps([codec.to_dict(ref) for ref in meta.owner_references]),
+        meta.version,
     )
 
 
 def _from_row(row: _Row) -> metatypes.PackageRevisionMeta:
-    namespace, name, repository, created, deleted, labels, annotations, finalizers, owners = row
+    (
+        namespace,
+        name,
+        repository,
+        created,
+        deleted,
+        labels,
+        annotations,
+        finalizers,
+        owners,
+        version,
+    ) = row
     return metatypes.PackageRevisionMeta(
         namespace=namespace,
         name=name,
@@ -94,6 +120,7 @@ def _from_row(row: _Row) -> metatypes.PackageRevisionMeta:
         owner_references=tuple(
             metav1.OwnerReference.model_validate(ref) for ref in json.loads(owners)
         ),
+        version=version,
     )
 
 
@@ -172,9 +199,11 @@ class SqliteMetadataStore:
     async def _update(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
         async with self._write_lock:
             self._check_open()
-            stored = memory.updated_record(self._index.existing(meta), meta)
-            await self._run(_write_sync, self._conn, [_to_row(stored)], [])
-            self._index.put(stored)
+            current = self._index.existing(meta)
+            stored = memory.updated_record(current, meta)
+            if stored is not current:
+                await self._run(_write_sync, self._conn, [_to_row(stored)], [])
+                self._index.put(stored)
             return stored
 
     async def delete(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta:
@@ -256,8 +285,11 @@ def _open_sync(path: Path) -> tuple[sqlite3.Connection, memory.MemoryIndex]:
         conn.execute("PRAGMA synchronous=FULL")
         # The first write takes the exclusive lock, which EXCLUSIVE mode then keeps.
         conn.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA:
-            conn.execute(statement)
+        try:
+            _migrate(conn, path)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         conn.execute("COMMIT")
         index = memory.MemoryIndex()
         for row in conn.execute(f"SELECT {_COLUMNS} FROM package_revision_meta"):  # noqa: S608
@@ -273,7 +305,28 @@ def _open_sync(path: Path) -> tuple[sqlite3.Connection, memory.MemoryIndex]:
     except (sqlite3.Error, ValueError) as err:
         conn.close()
         raise errors.BackendUnavailableError(f"cannot read {path}: {err}") from err
+    except errors.BackendUnavailableError:
+        conn.close()
+        raise
     return conn, index
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Create the table, then bring its schema to `_SCHEMA_VERSION`. Inside the caller's
+    transaction: a migration that fails leaves the file as it was."""
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    (found,) = conn.execute("PRAGMA user_version").fetchone()
+    if found > _SCHEMA_VERSION:
+        raise errors.BackendUnavailableError(
+            f"{path} has schema version {found}, newer than this porch-server reads "
+            f"({_SCHEMA_VERSION}); it was written by a newer porch-server"
+        )
+    for statement in _MIGRATIONS[found:]:
+        conn.execute(statement)
+    if found != _SCHEMA_VERSION:
+        # PRAGMA takes no parameters; the value is our own integer constant.
+        conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION:d}")
 
 
 def _write_sync(
@@ -286,7 +339,7 @@ def _write_sync(
             if upserts:
                 conn.executemany(
                     f"INSERT OR REPLACE INTO package_revision_meta ({_COLUMNS}) "  # noqa: S608
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     upserts,
                 )
             if deletes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -115,3 +117,110 @@ def test_meta_values_cannot_be_changed_behind_the_store() -> None:
     assert dict(meta.labels) == {"a": "b"}
     with pytest.raises(TypeError):
         meta.labels["x"] = "y"  # type: ignore[index]
+
+
+async def test_only_real_changes_move_the_version(store: metatypes.MetadataStore) -> None:
+    created = await store.create(_meta("repo.app.v1", labels={"a": "b"}))
+    assert created.version == 0
+    first = await store.update(created.with_changes(labels={"a": "c"}))
+    assert first.version == 1
+    # The same content again (e.g. a client re-sending what it read) is no change.
+    same = await store.update(first.with_changes(labels={"a": "c"}))
+    assert same.version == 1
+    # A caller's own version is ignored: the store counts from the stored record.
+    second = await store.update(dataclasses.replace(created, finalizers=("x.io/hold",)))
+    assert second.version == 2
+    assert await store.get("default", "repo.app.v1") == second
+
+
+async def test_version_survives_close_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / sqlite.DEFAULT_FILE_NAME
+    store = await sqlite.SqliteMetadataStore.open(path)
+    created = await store.create(_meta("repo.app.v1"))
+    await store.update(created.with_changes(annotations={"note": "1"}))
+    await store.update(created.with_changes(annotations={"note": "2"}))
+    await store.close()
+
+    reopened = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        stored = await reopened.get("default", "repo.app.v1")
+        assert stored is not None and stored.version == 2
+        assert dict(stored.annotations) == {"note": "2"}
+    finally:
+        await reopened.close()
+
+
+# The table as the first porch-py releases wrote it (schema version 0, no `version`).
+_SCHEMA_V0 = """CREATE TABLE package_revision_meta (
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    creation_timestamp TEXT NOT NULL,
+    deletion_timestamp TEXT,
+    labels TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    finalizers TEXT NOT NULL,
+    owner_references TEXT NOT NULL,
+    PRIMARY KEY (namespace, name)
+) WITHOUT ROWID"""
+
+
+def _write_v0_file(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(_SCHEMA_V0)
+        conn.execute(
+            "INSERT INTO package_revision_meta VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "default",
+                "repo.app.v1",
+                "repo",
+                CREATED.isoformat(),
+                None,
+                '{"team": "a"}',
+                "{}",
+                '["x.io/hold"]',
+                "[]",
+            ),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+async def test_file_of_an_older_server_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / sqlite.DEFAULT_FILE_NAME
+    _write_v0_file(path)
+
+    store = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        old = await store.get("default", "repo.app.v1")
+        assert old is not None
+        assert (old.version, dict(old.labels), old.finalizers) == (0, {"team": "a"}, ("x.io/hold",))
+        assert (await store.update(old.with_changes(labels={"team": "b"}))).version == 1
+    finally:
+        await store.close()
+
+    reopened = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        stored = await reopened.get("default", "repo.app.v1")
+        assert stored is not None and (stored.version, dict(stored.labels)) == (1, {"team": "b"})
+    finally:
+        await reopened.close()
+
+
+async def test_file_of_a_newer_server_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / sqlite.DEFAULT_FILE_NAME
+    _write_v0_file(path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+
+    with pytest.raises(errors.BackendUnavailableError, match="written by a newer porch-server"):
+        await sqlite.SqliteMetadataStore.open(path)
+    conn = sqlite3.connect(path)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(package_revision_meta)")]
+    finally:
+        conn.close()
+    assert "version" not in columns

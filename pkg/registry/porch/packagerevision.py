@@ -12,8 +12,10 @@ Porch's semantics where Kubernetes resources differ:
 
 * names are computed (``<repository>.<package path dotted>.<workspaceName>``); a create
   ignores ``metadata.name`` and ``generateName`` (with a warning);
-* ``metadata.resourceVersion`` of an object is its git commit (opaque, not ordered); a
-  list's resourceVersion is the watch event sequence number, which watches resume from;
+* ``metadata.resourceVersion`` of an object is its git commit, with ``.<n>`` appended
+  once its metadata changed (``n`` counts metadata changes, which make no commit); opaque,
+  not ordered, shared with its packagerevisionresources; a list's resourceVersion is the
+  watch event sequence number (never "0"), which watches resume from;
 * updates require ``metadata.resourceVersion`` (422 without it, 409 when stale); PATCH
   applies to the current object, so it never conflicts;
 * PUT of a missing name is 404; server-side apply of a missing name creates it, and the

@@ -21,9 +21,9 @@ HISTORY = 16
 # resttest checks that do not apply to Porch, and why (each has a Porch-specific test here):
 #   create, list, list_resource_version, update, watch_live_events: an object's
 #     resourceVersion is its git commit, opaque and unordered, not an integer;
-#   create_generate_name, create_without_name: Porch computes names from the spec;
-#   update_conflict: it changes only labels, which do not change the commit, so the
-#     stale copy still carries the current resourceVersion.
+#   create_generate_name, create_without_name: Porch computes names from the spec.
+# (update_conflict runs: a label-only update makes no commit, but it moves the metadata
+# version, which is part of the resourceVersion, so the stale copy is refused.)
 NOT_PORCH = {
     "create",
     "create_generate_name",
@@ -31,7 +31,6 @@ NOT_PORCH = {
     "list",
     "list_resource_version",
     "update",
-    "update_conflict",
     "watch_live_events",
 }
 
@@ -68,12 +67,6 @@ def publish_on_create(obj: BaseModel) -> None:
 async def test_conformance(check: str) -> None:
     fake = porchtesting.new_engine(history_size=HISTORY)
     storage = packagerevision.PackageRevisionStorage(fake.engine)
-    # A list's resourceVersion is the event sequence number, "0" until the first event
-    # ever; clients read "0" as "any", which is right then (nothing existed), but the
-    # too-old check needs a history that does not start at 0.
-    await storage.create(
-        porchtesting.context("seed"), new_revision("seed", "seed"), rest.CreateOptions()
-    )
     tester = resttest.Tester(
         porchtesting.ResttestAdapter(storage),
         new_object=new_revision,
@@ -339,6 +332,28 @@ async def test_update_of_a_stale_copy_is_a_conflict_with_porchs_text(
         "version and try again"
     )
     assert _spec(await porch.get("repo.app.ws")).readiness_gates is None
+
+
+async def test_label_updates_of_a_published_revision_from_one_copy_conflict(
+    porch: porchtesting.Porch,
+) -> None:
+    await porch.create("app")
+    copy = await porch.publish("repo.app.ws")
+    first = copy.model_copy(deep=True)
+    _meta(first).labels = {**(_meta(copy).labels or {}), "owner": "alice"}
+    stored = await porch.put(first)
+    assert _meta(stored).resource_version != _meta(copy).resource_version
+
+    second = copy.model_copy(deep=True)
+    _meta(second).labels = {**(_meta(copy).labels or {}), "owner": "bob"}
+    err = await _status(porch.put(second))
+    assert (err.code, err.reason) == (409, "Conflict")
+    assert err.message == (
+        "Internal error occurred: Operation cannot be fulfilled on packagerevisions.porch.kpt.dev "
+        '"repo.app.ws": the object has been modified; please apply your changes to the latest '
+        "version and try again"
+    )
+    assert (_meta(await porch.get("repo.app.ws")).labels or {})["owner"] == "alice"
 
 
 async def test_update_without_resource_version_is_invalid_with_porchs_text(

@@ -148,6 +148,25 @@ async def test_push_of_a_stale_copy_is_a_conflict_with_porchs_golden_text(
     )
 
 
+async def test_push_of_a_copy_read_before_a_label_change_is_a_conflict(
+    porch: porchtesting.Porch,
+) -> None:
+    await porch.create("app")
+    stale = await _resources(porch, "repo.app.ws")
+    labelled = await porch.get("repo.app.ws")
+    _meta(labelled).labels = {"team": "a"}
+    await porch.put(labelled)
+    add_file(stale)
+    err = await _status(porch.put(stale, storage=porch.resources))
+    assert (err.code, err.reason) == (409, "Conflict")
+    assert "the object has been modified" in err.message
+    # The fresh copy shares the PackageRevision's new resourceVersion and goes through.
+    fresh = await _resources(porch, "repo.app.ws")
+    assert _meta(fresh).resource_version == _meta(await porch.get("repo.app.ws")).resource_version
+    add_file(fresh)
+    await porch.put(fresh, storage=porch.resources)
+
+
 async def test_push_without_resource_version_keeps_porchs_golden_text(
     porch: porchtesting.Porch,
 ) -> None:

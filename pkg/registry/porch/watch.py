@@ -5,9 +5,10 @@ returns :func:`watch_package_revisions`; the API server (``pkg.apiserver.watch``
 it, writes each event (as an object, a one-row Table or PartialObjectMetadata) and closes
 it when the client goes or the timeout expires, which unregisters the watcher at once.
 
-Resource versions: objects carry their git commit as ``metadata.resourceVersion`` (opaque);
-the collection resourceVersion of a list, and of every BOOKMARK here, is the sequence
-number of the cache's WatcherManager. So (kubernetes-api-contract.md §3.11):
+Resource versions: objects carry their git commit (plus their metadata version once metadata
+changed) as ``metadata.resourceVersion`` (opaque); the collection resourceVersion of a list,
+and of every BOOKMARK here, is the sequence number of the cache's WatcherManager, which
+starts at 1, so a list never reports "0". So (kubernetes-api-contract.md §3.11):
 
 * unset or ``"0"``: synthetic ADDED events for every matching revision, then live events
   (``sendInitialEvents=true`` does the same whatever the resourceVersion);
