@@ -235,6 +235,7 @@ async def open_repository(
             credential=credential,
             secret_name=secret_name,
             author=author,
+            spec_url=git_spec.repo,
         )
         try:
             await repository._call(
@@ -461,9 +462,13 @@ class GitRepository:
         credential: credentials.Credential | None,
         secret_name: str,
         author: commit.Author | None,
+        spec_url: str | None = None,
     ) -> None:
         self._key = key
         self._url = url
+        # Self locks (and so clones' Kptfile upstreams) name the repository as the
+        # Repository spec does; a local one is opened at its resolved real path.
+        self._spec_url = spec_url or url
         self._clone = clone
         self._options = options
         self._credential = credential
@@ -481,8 +486,8 @@ class GitRepository:
 
     @property
     def url(self) -> str:
-        """The remote URL (as given to libgit2) recorded in self locks."""
-        return self._url
+        """The URL as the Repository's `spec.git.repo` gives it, recorded in self locks."""
+        return self._spec_url
 
     @property
     def branch(self) -> str:

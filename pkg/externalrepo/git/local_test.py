@@ -218,3 +218,17 @@ async def test_a_lock_held_by_another_writer_fails_the_write_cleanly(
     assert lock.exists()  # someone else's lock is left alone
     lock.unlink()
     assert (await repo.close_package_revision_draft(approving, revision=1)).key.revision == 1
+
+
+async def test_self_lock_names_the_repository_as_its_spec_does(
+    root: Path, git_cache: cache.GitCache
+) -> None:
+    # Clones write the self lock into their Kptfile upstream: it must be the registered URL,
+    # not the resolved path the server happens to open.
+    repo = await _open(root, git_cache)
+    try:
+        proposed = await _proposed(repo, "pkg")
+        assert proposed.self_lock.git is not None
+        assert proposed.self_lock.git.repo == f"file://{root / 'repo.git'}"
+    finally:
+        await repo.close()
