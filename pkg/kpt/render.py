@@ -6,7 +6,9 @@ thread: it is CPU-bound and synchronous), with the package resources as a `dict[
 the `kpt fn render` command does; `render_to_text` is `kpt fn render -o stdout|unwrap` and
 `eval_function` is `kpt fn eval -` (one function on a ResourceList). Below it: `pkgio`
 (read/write items), `kptfile` (decode, validate, status) and the runtime; above it, nothing in
-this package.
+this package. `porchctl fn` (`pkg.cmd.porchctl.fn`) calls all four, with a `RenderObserver` that
+prints kpt's progress lines and, for `--allow-exec`, `allow_exec=True`; porch-server never allows
+`exec:` steps (they would run programs named by package content on the server).
 
 What it reproduces (kpt's render_executor.go, 2026; see ../shared/reference/krm-functions.md §1):
 - depth-first post-order over subpackages (or top-down with `kpt.dev/bfs-rendering: "true"`);
@@ -22,17 +24,30 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import shlex
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pkg.kpt import kptfile, pkgio, yamlutil
 from pkg.kpt.fn import runtime as fnruntime
 
-__all__ = ["RenderResult", "eval_function", "render", "render_directory", "render_to_text"]
+__all__ = [
+    "ALREADY_HANDLED",
+    "EXEC_NOT_ALLOWED",
+    "RenderObserver",
+    "RenderResult",
+    "Step",
+    "StepOutcome",
+    "eval_function",
+    "render",
+    "render_directory",
+    "render_to_text",
+]
 
 SAVE_ON_RENDER_FAILURE_ANNOTATION: Final = "kpt.dev/save-on-render-failure"
 BFS_RENDER_ANNOTATION: Final = "kpt.dev/bfs-rendering"
@@ -52,8 +67,11 @@ class RenderResult:
     `files` is the package after the render (the input files when nothing was written),
     `result_list` kpt's FunctionResultList (what `--results-dir` gets, Porch's
     `renderStatus.result`), `exit_code` 0 or 1, `error` the render error ("" on success) and
-    `status` the `status` written into the root Kptfile (None when none was written) and
-    `written` the resource files the render produced (what `kpt fn render -o <dir>` writes).
+    `status` the `status` written into the root Kptfile (None when none was written),
+    `written` the resource files the render produced (what `kpt fn render -o <dir>` writes) and
+    `cause` the innermost error of `error`, without the `pkg.render: pkg ./db:` wrapping: what
+    kpt prints as `Error: <cause>` (`ALREADY_HANDLED` when a function failed: kpt has shown the
+    function's own output and prints nothing more; "" on success).
     """
 
     files: dict[str, str]
@@ -62,6 +80,64 @@ class RenderResult:
     error: str
     status: dict[str, Any] | None = None
     written: dict[str, str] = field(default_factory=dict)
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A function the renderer is about to run, as a `RenderObserver` sees it.
+
+    `package` is the directory of the package whose pipeline runs it, relative to the root
+    package ("" for the root; None in `eval_function`, which has no package), `function` the
+    step with its image resolved (what results and renderStatus record), `item_count` the
+    number of resources it gets (after `selectors`/`exclude`).
+    """
+
+    package: str | None
+    function: kptfile.Function
+    item_count: int
+
+    @property
+    def name(self) -> str:
+        """How kpt names the function in its progress lines: the image, else the command."""
+        return self.function.image or self.function.exec
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """How a step ended. `run` is what the function gave (None when the renderer refused its
+    input before running it), `seconds` the time the step took, `error` the renderer's reason for
+    failing the step around the function (non-KRM input or output, an output path outside the
+    package, ...; "" when the function's own exit code decides)."""
+
+    run: fnruntime.FunctionRunResult | None
+    seconds: float
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """kpt's `[PASS]`: the function ran, exited 0 and the renderer accepted its output."""
+        return self.run is not None and self.run.exit_code == 0 and not self.error
+
+
+class RenderObserver(Protocol):
+    """Follows a render (or an eval) as it runs; porchctl prints kpt's progress lines from it.
+
+    Calls come in execution order on the rendering thread. `package_started(package)` when the
+    render reaches a package's pipeline, also an empty one (`package` relative to the root, ""
+    for the root; depth-first post-order, or top-down with `kpt.dev/bfs-rendering`);
+    `step_started(step)` before a step's function gets its input, and `step_finished(step,
+    outcome)` once after it, however it ended. A step refused before that (an `exec:` step
+    without `allow_exec`, a `tag:` no known tag satisfies, a configRef matching nothing) gets
+    neither call: it ends the render with its error. An exception from the observer ends the
+    render and propagates.
+    """
+
+    def package_started(self, package: str) -> None: ...
+
+    def step_started(self, step: Step) -> None: ...
+
+    def step_finished(self, step: Step, outcome: StepOutcome) -> None: ...
 
 
 class _KptError(Exception):
@@ -120,6 +196,8 @@ class _Context:
     runtime: fnruntime.FunctionRuntime
     display_root: str
     default_prefix: str
+    allow_exec: bool = False
+    observer: RenderObserver | None = None
     root: _Pkg | None = None
     pkgs: dict[str, _Pkg] = field(default_factory=dict)
     fn_results: list[dict[str, Any]] = field(default_factory=list)
@@ -140,14 +218,27 @@ def render(
     package_path: str = "",
     default_image_prefix: str = fnruntime.DEFAULT_IMAGE_PREFIX,
     write_status: bool = True,
+    allow_exec: bool = False,
+    observer: RenderObserver | None = None,
 ) -> RenderResult:
     """Render the package whose root Kptfile is `files["Kptfile"]`.
 
     `files` maps paths relative to the package root to their text; `package_path` is how the
     package is named in messages about its files (kpt prints the path it was given). Without
     `write_status` (kpt's out-of-place output) the root Kptfile gets no status.
+
+    A step with `exec:` runs that command line as a local executable only with `allow_exec`
+    (kpt's `--allow-exec`; relative paths from the current directory, as kpt runs them);
+    otherwise it fails the render with `EXEC_NOT_ALLOWED`. `observer` follows the render.
     """
-    ctx, early = _start(files, runtime, package_path, default_image_prefix)
+    ctx, early = _start(
+        files,
+        runtime,
+        package_path,
+        default_image_prefix,
+        allow_exec=allow_exec,
+        observer=observer,
+    )
     if early is not None:
         return early
     root = ctx.root
@@ -179,11 +270,20 @@ def render_to_text(
     unwrap: bool = False,
     package_path: str = "",
     default_image_prefix: str = fnruntime.DEFAULT_IMAGE_PREFIX,
+    allow_exec: bool = False,
+    observer: RenderObserver | None = None,
 ) -> tuple[RenderResult, str]:
     """`kpt fn render -o stdout` (a ResourceList whose items keep kpt's reader annotations) or,
     with `unwrap`, `-o unwrap` (the resources as multi-document YAML). Nothing is written into
-    `files`; the text is "" when the render failed."""
-    ctx, early = _start(files, runtime, package_path, default_image_prefix)
+    `files`; the text is "" when the render failed. `allow_exec` and `observer` as in `render`."""
+    ctx, early = _start(
+        files,
+        runtime,
+        package_path,
+        default_image_prefix,
+        allow_exec=allow_exec,
+        observer=observer,
+    )
     if early is not None:
         return early, ""
     root = ctx.root
@@ -207,10 +307,29 @@ def eval_function(
     runtime: fnruntime.FunctionRuntime,
     unwrap: bool = False,
     default_image_prefix: str = fnruntime.DEFAULT_IMAGE_PREFIX,
+    function_config: Mapping[str, Any] | None = None,
+    observer: RenderObserver | None = None,
 ) -> tuple[RenderResult, str]:
-    """`kpt fn eval - --image <image>`: run one function on a ResourceList read from `text` and
-    return the output ResourceList text (or, with `unwrap`, the bare resources)."""
-    ctx = _Context(files={}, runtime=runtime, display_root="", default_prefix=default_image_prefix)
+    """`kpt fn eval - --image <image>` (or `--exec <command>`): run one function on a
+    ResourceList read from `text` and return the output ResourceList text (or, with `unwrap`,
+    the bare resources).
+
+    `function` names the image, or with `exec` the command line to run as a local executable
+    (the caller named it, so no `allow_exec` is needed; results record it as `exec:`). Its
+    functionConfig is `function_config` (`--fn-config`'s resource) or else the `function-input`
+    ConfigMap of `function.config_map` (`-- KEY=VALUE`); giving both is a ValueError.
+    `observer` sees the one step (with `package` None).
+    """
+    if function_config is not None and function.config_map:
+        raise ValueError("function_config and function.config_map are mutually exclusive")
+    ctx = _Context(
+        files={},
+        runtime=runtime,
+        display_root="",
+        default_prefix=default_image_prefix,
+        allow_exec=True,
+        observer=observer,
+    )
     try:
         resource_list = yamlutil.load(text)
     except yamlutil.YAMLError as err:
@@ -222,7 +341,13 @@ def eval_function(
         runner = _new_runner(ctx, pn, function)
     except _StepError as err:
         return _failed(ctx, {}, str(err)), ""
-    output, fn_err = _run_function(ctx, pn, runner, items, set_package_path=False)
+    if function_config is not None:
+        runner.config = (
+            yamlutil.copy_node(function_config)
+            if isinstance(function_config, CommentedMap)
+            else yamlutil.from_plain(function_config)
+        )
+    output, fn_err = _run_function(ctx, pn, runner, items, in_package=False)
     if fn_err is not None or output is None:
         message = str(fn_err) if fn_err is not None else "function produced no output"
         return _failed(ctx, {}, message), ""
@@ -253,6 +378,9 @@ def _start(
     runtime: fnruntime.FunctionRuntime,
     package_path: str,
     default_image_prefix: str,
+    *,
+    allow_exec: bool,
+    observer: RenderObserver | None,
 ) -> tuple[_Context, RenderResult | None]:
     """Read and check the root Kptfile; a failure here ends the render with nothing written."""
     ctx = _Context(
@@ -260,6 +388,8 @@ def _start(
         runtime=runtime,
         display_root=package_path,
         default_prefix=default_image_prefix,
+        allow_exec=allow_exec,
+        observer=observer,
     )
     original = dict(files)
     if kptfile.KPTFILE_NAME not in files:
@@ -298,6 +428,8 @@ def render_directory(
     results_dir: Path | None = None,
     output_dir: Path | None = None,
     default_image_prefix: str = fnruntime.DEFAULT_IMAGE_PREFIX,
+    allow_exec: bool = False,
+    observer: RenderObserver | None = None,
 ) -> RenderResult:
     """`kpt fn render <path> [-o <output_dir>]`: render a package directory.
 
@@ -305,18 +437,23 @@ def render_directory(
     status. With `output_dir` (which must not exist) the rendered resources are written there
     instead and the package is left alone. A symlinked package directory is resolved first
     (kpt warns and renders the target). With `results_dir`, kpt's `results.yaml` is written there.
+    `allow_exec` and `observer` as in `render`.
     """
     resolved = path.resolve() if path.is_symlink() else path
     before = pkgio.read_directory(resolved)
     if output_dir is not None and output_dir.exists():
+        message = (
+            f"directory {kptfile.go_quote(output_dir.name)} already exists, please delete "
+            "the directory and retry"
+        )
         return RenderResult(
             files=before,
             result_list=_result_list(
                 _Context(files=before, runtime=runtime, display_root="", default_prefix="")
             ),
             exit_code=1,
-            error=f"directory {kptfile.go_quote(output_dir.name)} already exists, please delete "
-            "the directory and retry",
+            error=message,
+            cause=message,
         )
     result = render(
         before,
@@ -324,6 +461,8 @@ def render_directory(
         package_path=path.name,
         default_image_prefix=default_image_prefix,
         write_status=output_dir is None,
+        allow_exec=allow_exec,
+        observer=observer,
     )
     if output_dir is None:
         pkgio.write_directory(resolved, before, result.files)
@@ -348,6 +487,7 @@ def _failed(ctx: _Context, files: dict[str, str], message: str) -> RenderResult:
         exit_code=1,
         error=message,
         status=None,
+        cause=message,
     )
 
 
@@ -355,8 +495,10 @@ def _finish(
     ctx: _Context, files: dict[str, str], hyd_err: _KptError | None, *, write_status: bool
 ) -> RenderResult:
     message = ""
+    cause = ""
     if hyd_err is not None:
         message = str(hyd_err).replace(_ROOT, ".")
+        cause = _innermost(hyd_err).replace(_ROOT, ".")
     status = None
     if write_status:
         status = _write_status(ctx, files, message if hyd_err is not None else None)
@@ -366,7 +508,16 @@ def _finish(
         exit_code=1 if hyd_err is not None else 0,
         error=message,
         status=status,
+        cause=cause,
     )
+
+
+def _innermost(err: _KptError) -> str:
+    """The error a chain of kpt errors wraps (what kpt prints after `Error: `)."""
+    inner: BaseException | str = err
+    while isinstance(inner, _KptError):
+        inner = inner.err
+    return str(inner)
 
 
 def _write_status(
@@ -602,6 +753,8 @@ def _is_true(value: Any) -> bool:
 def _run_pipeline(
     ctx: _Context, pn: _Pkg, input_items: list[CommentedMap]
 ) -> tuple[list[CommentedMap] | None, _KptError | str | None]:
+    if ctx.observer is not None:
+        ctx.observer.package_started(pn.dir)
     mutators = kptfile.functions(pn.kf, "mutators")
     validators = kptfile.functions(pn.kf, "validators")
     if not mutators and not validators:
@@ -646,12 +799,23 @@ def _validate_pipeline(
 class _Runner:
     fn: kptfile.Function  # image resolved
     config: CommentedMap | None
+    argv: tuple[str, ...] | None = None  # the command of an `exec` function
 
 
 def _new_runner(ctx: _Context, pn: _Pkg, fn: kptfile.Function) -> _Runner:
-    """kpt's NewRunner: the step's initial functionConfig and its resolved image."""
+    """kpt's fnChain check and NewRunner: an `exec` step only when allowed, its command line
+    split like a shell's; the step's initial functionConfig and its resolved image."""
+    argv: tuple[str, ...] | None = None
     if fn.exec:
-        raise _StepError(EXEC_NOT_ALLOWED)
+        if not ctx.allow_exec:
+            raise _StepError(EXEC_NOT_ALLOWED)
+        try:
+            # kpt runs the unsplit text when it has no words (and fails to start it)
+            argv = tuple(shlex.split(fn.exec)) or (fn.exec,)
+        except ValueError as err:
+            raise _StepError(
+                f"exec command {kptfile.go_quote(fn.exec)} must be valid: {err}"
+            ) from err
     config: CommentedMap | None = None
     if fn.config_map:
         config = CommentedMap()
@@ -668,6 +832,8 @@ def _new_runner(ctx: _Context, pn: _Pkg, fn: kptfile.Function) -> _Runner:
         rel = posixpath.normpath(posixpath.join(pn.dir, fn.config_path))
         docs = yamlutil.load_all(ctx.files.get(rel, ""))
         config = docs[0] if docs else None
+    if argv is not None:
+        return _Runner(fn, config, argv)
     try:
         image = fnruntime.resolve_image(
             fn.image, fn.tag, ctx.runtime, default_prefix=ctx.default_prefix
@@ -951,12 +1117,43 @@ def _run_function(
     runner: _Runner,
     items: list[CommentedMap],
     *,
-    set_package_path: bool = True,
+    in_package: bool = True,
 ) -> tuple[list[CommentedMap] | None, _StepError | None]:
-    """kpt's FunctionRunner.do around kyaml's FunctionFilter, for one step."""
+    """kpt's FunctionRunner.Filter for one step: the observer's calls around `_call_function`.
+    `in_package` is False for eval (no package: no package path on new items)."""
+    if ctx.observer is None:
+        _, output, err = _call_function(ctx, pn, runner, items, set_package_path=in_package)
+        return output, err
+    step = Step(package=pn.dir if in_package else None, function=runner.fn, item_count=len(items))
+    ctx.observer.step_started(step)
+    start = time.monotonic()
+    run, output, err = _call_function(ctx, pn, runner, items, set_package_path=in_package)
+    outcome = StepOutcome(
+        run=run,
+        seconds=time.monotonic() - start,
+        error=str(err) if err is not None and not err.handled else "",
+    )
+    ctx.observer.step_finished(step, outcome)
+    return output, err
+
+
+def _call_function(
+    ctx: _Context,
+    pn: _Pkg,
+    runner: _Runner,
+    items: list[CommentedMap],
+    *,
+    set_package_path: bool,
+) -> tuple[fnruntime.FunctionRunResult | None, list[CommentedMap] | None, _StepError | None]:
+    """kpt's FunctionRunner.do around kyaml's FunctionFilter, for one step: (what the function
+    gave, None when its input was refused; the output items; the step's error)."""
     problem = _krm_problem(items)
     if problem:
-        return None, _StepError(f"input resource list must contain only KRM resources: {problem}")
+        return (
+            None,
+            None,
+            _StepError(f"input resource list must contain only KRM resources: {problem}"),
+        )
     fn = runner.fn
     originals: dict[str, tuple[CommentedMap, dict[str, str | None]]] = {}
     for index, item in enumerate(items):
@@ -971,7 +1168,10 @@ def _run_function(
     resource_list["items"] = CommentedSeq(items)
     if runner.config is not None:
         resource_list["functionConfig"] = yamlutil.copy_node(runner.config)
-    run = ctx.runtime.run(fn, resource_list)
+    if runner.argv is not None:
+        run = fnruntime.run_command(runner.argv, resource_list)
+    else:
+        run = ctx.runtime.run(fn, resource_list)
     for item in items:
         for key in _RUN_ANNOTATIONS:
             pkgio.remove_annotation(item, key)
@@ -989,15 +1189,19 @@ def _run_function(
             fn_result["results"] = results
         ctx.fn_results.append(fn_result)
         ctx.results_exit_code = 1
-        return None, _StepError(ALREADY_HANDLED, handled=True, exit_code=run.exit_code)
+        return run, None, _StepError(ALREADY_HANDLED, handled=True, exit_code=run.exit_code)
     out_items = run.resource_list.get("items") if run.resource_list is not None else None
     output: list[CommentedMap] = []
     if isinstance(out_items, list):
         for node in out_items:
             if not isinstance(node, CommentedMap):
-                return None, _StepError(
-                    "output resource list must contain only KRM resources: "
-                    "resource must be a mapping"
+                return (
+                    run,
+                    None,
+                    _StepError(
+                        "output resource list must contain only KRM resources: "
+                        "resource must be a mapping"
+                    ),
                 )
             output.append(node)
     try:
@@ -1009,17 +1213,21 @@ def _run_function(
             set_package_path=set_package_path,
         )
     except _StepError as err:
-        return None, err
+        return run, None, err
     problem = _krm_problem(output)
     if problem:
-        return None, _StepError(f"output resource list must contain only KRM resources: {problem}")
+        return (
+            run,
+            None,
+            _StepError(f"output resource list must contain only KRM resources: {problem}"),
+        )
     if run.stderr:
         fn_result["stderr"] = run.stderr
     fn_result["exitCode"] = 0
     if results:
         fn_result["results"] = results
     ctx.fn_results.append(fn_result)
-    return output, None
+    return run, output, None
 
 
 _FILE_KEYS: Final = (

@@ -9,59 +9,43 @@ Functions run on the builtin Python implementations, then on the executables of 
 ``--function-exec`` file (porch-server's format and loader, :mod:`pkg.cmd.server.functions`):
 no container runtime is needed.
 
+Kptfile steps with ``exec:`` (and ``eval --exec``) run local executables: ``render`` only with
+``--allow-exec``, as kpt.
+
 What kpt prints is reproduced on stderr: ``Package "<name>":`` as each package's pipeline
-starts, ``[RUNNING] "<image>"``, then ``[PASS]``/``[FAIL] "<image>" in <time>`` with the
-function's results, stderr and exit code, ``Successfully executed N function(s) in M
+starts, ``[RUNNING] "<image or command>"``, then ``[PASS]``/``[FAIL] "<name>" in <time>`` with
+the function's results, stderr and exit code, ``Successfully executed N function(s) in M
 package(s).`` after an in-place render, ``For complete results, see <dir>/results.yaml``, and
-errors as kpt's ``Error: <innermost cause>`` (a function failure, already shown by its
-``[FAIL]`` block, adds nothing). The progress lines come from a runtime wrapped around the
-function runtime, which matches each function run to the steps of the package tree in the
-order the renderer runs them (:func:`render_plan`); a function whose output the renderer
-rejects after it ran therefore shows ``[PASS]`` before the error, where kpt shows ``[FAIL]``.
+errors as kpt's ``Error: <innermost cause>`` (:attr:`pkg.kpt.render.RenderResult.cause`; a
+function failure, already shown by its ``[FAIL]`` block, adds nothing). The progress lines come
+from the renderer as it runs (:class:`_Progress` is its :class:`pkg.kpt.render.RenderObserver`),
+so a function whose output the renderer rejects after it ran shows ``[FAIL]``, as in kpt.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
-import re
-import shlex
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
 import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pkg.cmd.porchctl import cmdutil, flags
+from pkg.cmd.porchctl import cmdutil, docs, flags
 from pkg.cmd.server import functions
 from pkg.kpt import kptfile, pkgio, yamlutil
 from pkg.kpt import render as kptrender
 from pkg.kpt.fn import runtime as fnruntime
 
-__all__ = [
-    "PlannedPackage",
-    "fn",
-    "kpt_cause",
-    "parse_function_args",
-    "render_plan",
-    "result_lines",
-]
+__all__ = ["fn", "parse_function_args", "result_lines"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 RESULTS_FILE: Final = "results.yaml"
 _TEXT_OUTPUTS: Final = ("stdout", "unwrap")
-# `fn eval --exec` runs through the exec runtime under this image: the renderer's eval refuses
-# `exec` functions outright (it has no --allow-exec), so the command is registered for an image
-# no registry serves, and the results and progress lines name the command instead.
-_EXEC_IMAGE: Final = "porchctl.local/exec:command"
-# The prefixes of kpt's nested error text (`pkg.render: pkg ./db:\n\tpipeline.run: <cause>`).
-_KPT_ERROR_PREFIX: Final = re.compile(r"(?:(?:pkg|pipeline|fn)\.[A-Za-z]+: )?(?:pkg [^\s:]+: )?")
 
 FN: Final = """Run KRM functions on local packages, as kpt's fn commands do, without a container
 runtime and without a Porch server: the builtin functions (set-namespace, set-labels,
@@ -81,23 +65,23 @@ has the annotation kpt.dev/save-on-render-failure: "true", no resource changes.
 
 Images run on the builtin functions, then on the executables of --function-exec CONFIG (a
 YAML mapping from image to command, the format of porch-server's --function-exec flag).
-Kptfile steps with `exec:` are refused."""
-RENDER_EXAMPLES: Final = """\b
-Examples:
+Kptfile steps with `exec:` run their command (split like a shell's, relative paths from the
+current directory) only with --allow-exec, and fail the render otherwise."""
+RENDER_EXAMPLES: Final = docs.examples("""Examples:
   # Render the package in the current directory
   porchctl fn render .
 
-\b
   # Render, keeping the function results in ./results/results.yaml
   porchctl fn render my-app --results-dir results
 
-\b
   # Print the rendered resources without changing the package
   porchctl fn render my-app -o unwrap
 
-\b
   # Render a package whose pipeline also uses an image of your own
-  porchctl fn render my-app --function-exec functions.yaml"""
+  porchctl fn render my-app --function-exec functions.yaml
+
+  # Render a package whose pipeline runs local executables (exec: steps)
+  porchctl fn render my-app --allow-exec""")
 
 EVAL_SHORT: Final = "Run one function over the resources of a package."
 EVAL: Final = """Run one KRM function over every resource of the package in PKG_DIR (its
@@ -109,24 +93,20 @@ The function is --image IMAGE (a builtin function, or an image of --function-exe
 --exec COMMAND (a local executable speaking the KRM function protocol). Its functionConfig
 is the resource in --fn-config FILE, or the ConfigMap function-input whose data are the
 KEY=VALUE arguments after '--'."""
-EVAL_EXAMPLES: Final = """\b
-Examples:
+EVAL_EXAMPLES: Final = docs.examples("""Examples:
   # Set a label on every resource of the package
   porchctl fn eval my-app --image set-labels -- tier=backend
 
-\b
   # Run a starlark script kept in a file
   porchctl fn eval my-app --image starlark --fn-config fn-config.yaml
 
-\b
   # Run a local executable as the function
   porchctl fn eval my-app --exec ./validate.sh
 
-\b
   # Chain functions on a rendered package without touching it
   porchctl fn render my-app -o stdout | \\
       porchctl fn eval - --image set-annotations -- owner=team-a | \\
-      porchctl fn eval - --image set-namespace -o unwrap -- namespace=prod"""
+      porchctl fn eval - --image set-namespace -o unwrap -- namespace=prod""")
 
 
 @click.group("fn", cls=flags.PorchGroup, help=FN)
@@ -190,12 +170,17 @@ def _common_flags(f: F) -> F:
     metavar="DIR|stdout|unwrap",
     help=_OUTPUT_HELP + ", or a directory DIR (which must not exist).",
 )
+@flags.bool_flag(
+    "--allow-exec",
+    help="Allow the pipeline steps with `exec:` to run their command as a local executable.",
+)
 @_common_flags
 @flags.global_flags
 def render_cmd(
     *,
     pkg_dir: str,
     output: str,
+    allow_exec: bool,
     results_dir: str,
     function_exec: str,
     default_image_prefix: str,
@@ -211,19 +196,20 @@ def render_cmd(
             f'[WARN] resolved symlink "{pkg_dir}" to "{os.path.relpath(real)}", please note '
             "that the symlinks within the package are ignored\n",
         )
-    files = pkgio.read_directory(real)
-    plan = render_plan(files, real.name)
-    progress = _Progress(err, plan)
-    runtime = _ReportingRuntime(_base_runtime(function_exec, default_image_prefix), progress)
+    # kpt shows packages by the name of the directory rendered, the symlink's target's
+    progress = _Progress(err, root=real.name)
+    runtime = _base_runtime(function_exec, default_image_prefix)
     results = Path(results_dir) if results_dir else None
     text = ""
     if output in _TEXT_OUTPUTS:
         result, text = kptrender.render_to_text(
-            files,
+            pkgio.read_directory(real),
             runtime=runtime,
             unwrap=output == "unwrap",
             package_path=path.name,
             default_image_prefix=default_image_prefix,
+            allow_exec=allow_exec,
+            observer=progress,
         )
         _save_results(results, result.result_list)
     else:
@@ -233,6 +219,8 @@ def render_cmd(
             results_dir=results,
             output_dir=Path(output) if output else None,
             default_image_prefix=default_image_prefix,
+            allow_exec=allow_exec,
+            observer=progress,
         )
     if result.exit_code == 0:
         progress.finish()
@@ -240,7 +228,7 @@ def render_cmd(
             cmdutil.write(
                 err,
                 f"Successfully executed {progress.executed} function(s) in "
-                f"{len(plan)} package(s).\n",
+                f"{progress.packages} package(s).\n",
             )
     _print_results_info(err, results_dir)
     _raise_for(result)
@@ -300,24 +288,11 @@ def eval_cmd(
     data = parse_function_args(fn_args)
     if fn_config and data:
         raise cmdutil.KptError("--fn-config and KEY=VALUE arguments cannot be used together")
+    config = _load_fn_config(Path(fn_config)) if fn_config else None
     runtime = _base_runtime(function_exec, default_image_prefix)
-    names: dict[str, str] = {}
-    if exec_command:
-        try:
-            argv = shlex.split(exec_command)
-        except ValueError as err:
-            raise cmdutil.KptError(f"--exec {kptfile.go_quote(exec_command)}: {err}") from err
-        if not argv:
-            raise cmdutil.KptError("--exec names no command")
-        exec_runtime = fnruntime.ExecRuntime(commands={_EXEC_IMAGE: argv})
-        runtime = fnruntime.ChainRuntime([exec_runtime, runtime])
-        names[_EXEC_IMAGE] = exec_command
-        image = _EXEC_IMAGE
-    if fn_config:
-        runtime = _ConfiguredRuntime(runtime, _load_fn_config(Path(fn_config)))
     stderr = cmdutil.stderr()
-    runtime = _ReportingRuntime(runtime, _Progress(stderr), names)
-    function = kptfile.Function(image=image, config_map=data or None)
+    progress = _Progress(stderr)
+    function = kptfile.Function(image=image, exec=exec_command, config_map=data or None)
     unwrap = output == "unwrap"
 
     if pkg_dir == "-":
@@ -327,6 +302,8 @@ def eval_cmd(
             runtime=runtime,
             unwrap=unwrap,
             default_image_prefix=default_image_prefix,
+            function_config=config,
+            observer=progress,
         )
         to_stdout = True
     else:
@@ -341,12 +318,12 @@ def eval_cmd(
             runtime=runtime,
             unwrap=unwrap,
             default_image_prefix=default_image_prefix,
+            function_config=config,
+            observer=progress,
         )
         to_stdout = bool(output)
         if result.exit_code == 0 and not to_stdout:
             _write_back(root, files, sources, text)
-    if exec_command:
-        _name_exec_results(result.result_list, exec_command)
     _save_results(Path(results_dir) if results_dir else None, result.result_list)
     _print_results_info(stderr, results_dir)
     _raise_for(result)
@@ -367,7 +344,7 @@ def parse_function_args(args: Iterable[str]) -> dict[str, str]:
     return data
 
 
-# -- runtimes and progress -------------------------------------------------------------
+# -- runtime and progress ---------------------------------------------------------------
 
 
 def _base_runtime(function_exec: str, default_prefix: str) -> fnruntime.FunctionRuntime:
@@ -377,184 +354,74 @@ def _base_runtime(function_exec: str, default_prefix: str) -> fnruntime.Function
         raise cmdutil.KptError(f"--function-exec: {err}") from err
 
 
-@dataclass(slots=True)
-class _ConfiguredRuntime:
-    """Hands the function the resource of ``--fn-config`` as its functionConfig (the
-    renderer's eval builds a config from KEY=VALUE data only)."""
-
-    inner: fnruntime.FunctionRuntime
-    config: CommentedMap
-
-    def handles(self, image: str) -> bool:
-        return self.inner.handles(image)
-
-    def tags(self, image: str) -> Sequence[str]:
-        return self.inner.tags(image)
-
-    def run(
-        self, function: kptfile.Function, resource_list: CommentedMap
-    ) -> fnruntime.FunctionRunResult:
-        resource_list["functionConfig"] = yamlutil.copy_node(self.config)
-        return self.inner.run(function, resource_list)
-
-
-@dataclass(slots=True)
-class _ReportingRuntime:
-    """Prints kpt's progress lines around every function it runs (see :class:`_Progress`).
-
-    ``names`` maps an image to the name printed for it (the command of ``--exec``).
-    """
-
-    inner: fnruntime.FunctionRuntime
-    progress: _Progress
-    names: Mapping[str, str] = field(default_factory=dict)
-
-    def handles(self, image: str) -> bool:
-        return self.inner.handles(image)
-
-    def tags(self, image: str) -> Sequence[str]:
-        return self.inner.tags(image)
-
-    def run(
-        self, function: kptfile.Function, resource_list: CommentedMap
-    ) -> fnruntime.FunctionRunResult:
-        name = self.names.get(function.image, function.image or function.exec)
-        items = resource_list.get("items")
-        self.progress.running(name, function, len(items) if isinstance(items, list) else 0)
-        start = time.monotonic()
-        run = self.inner.run(function, resource_list)
-        self.progress.finished(name, run, time.monotonic() - start)
-        return run
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedPackage:
-    """A package in the order the renderer visits it: its display path and pipeline steps."""
-
-    display: str
-    steps: tuple[kptfile.Function, ...]
-
-
-def render_plan(files: Mapping[str, str], root: str) -> list[PlannedPackage]:
-    """The packages of the tree in the order the renderer runs their pipelines, each shown as
-    kpt shows it (``root`` and ``root/<dir>``): subpackages first, children in path order, or
-    top-down with ``kpt.dev/bfs-rendering: "true"`` on the root Kptfile. The plan ends at the
-    first Kptfile that cannot be read (the render stops there too)."""
-
-    def steps(pkg_dir: str) -> tuple[kptfile.Function, ...] | None:
-        name = posixpath.join(pkg_dir, kptfile.KPTFILE_NAME) if pkg_dir else kptfile.KPTFILE_NAME
-        try:
-            kf = kptfile.decode(files[name])
-            return (*kptfile.functions(kf, "mutators"), *kptfile.functions(kf, "validators"))
-        except (KeyError, kptfile.KptfileError):
-            return None
-
-    root_text = files.get(kptfile.KPTFILE_NAME)
-    try:
-        root_kf = kptfile.decode(root_text) if root_text is not None else None
-    except kptfile.KptfileError:
-        root_kf = None
-    if root_kf is None:
-        return []
-    order: list[str] = []
-    bfs = kptfile.metadata_annotations(root_kf).get(kptrender.BFS_RENDER_ANNOTATION)
-    if str(bfs).lower() == "true":
-        queue = [""]
-        while queue:
-            current = queue.pop(0)
-            order.append(current)
-            queue.extend(pkgio.direct_subpackages(files, current))
-    else:
-
-        def visit(pkg_dir: str) -> None:
-            for sub in pkgio.direct_subpackages(files, pkg_dir):
-                visit(sub)
-            order.append(pkg_dir)
-
-        visit("")
-    plan: list[PlannedPackage] = []
-    for pkg_dir in order:
-        found = steps(pkg_dir)
-        if found is None:
-            break
-        plan.append(PlannedPackage(posixpath.join(root, pkg_dir) if pkg_dir else root, found))
-    return plan
-
-
 class _Progress:
-    """kpt's CLI output of a render or an eval, written to ``out`` as it happens.
+    """kpt's CLI output of a render or an eval, written to ``out`` as the renderer reports it
+    (a :class:`pkg.kpt.render.RenderObserver`).
 
-    A render's progress follows its ``plan`` (:func:`render_plan`): every step the renderer
-    runs reaches the runtime once, in plan order, or ends the render, so the n-th function run
-    is the n-th planned step, and the packages between two steps (those with an empty
-    pipeline) are passed on the way, each with its ``Package`` line, as kpt prints them. A
-    function that is not the step the plan expects (which would be a renderer change) is
-    shown without package from then on. ``plan=None``: eval, no packages.
+    A package's ``Package "<name>":`` line waits for the next function to start, or for the
+    render to succeed (:meth:`finish`): packages with an empty pipeline are listed on the way,
+    and a package whose pipeline fails before any function starts is not listed. A blank line
+    closes a package in which functions ran. ``root`` is the name shown for the root package
+    (kpt shows ``root`` and ``root/<dir>``); an eval's step has no package.
     """
 
-    def __init__(self, out: IO[str], plan: Sequence[PlannedPackage] | None = None) -> None:
+    def __init__(self, out: IO[str], root: str = "") -> None:
         self._out = out
-        self._plan = plan
-        self._package = -1  # index of the package whose pipeline runs
-        self._step = 0  # steps of it run so far
+        self._root = root
+        self._pending: list[str] = []  # packages reached but not yet listed
+        self._ran = False  # a function ran in the package listed last
+        self.packages = 0
         self.executed = 0
 
-    def running(self, name: str, function: kptfile.Function, item_count: int) -> None:
-        package = self._advance(function)
-        text = f"[RUNNING] {kptfile.go_quote(name)}"
-        if function.selectors or function.exclude:
-            text += f" on {item_count} resource(s)"
-        if package is not None:
-            text += f" on package {kptfile.go_quote(package)}"
+    def package_started(self, package: str) -> None:
+        self.packages += 1
+        self._pending.append(package)
+
+    def step_started(self, step: kptrender.Step) -> None:
+        self._list_pending()
+        self._ran = True
+        text = f"[RUNNING] {kptfile.go_quote(step.name)}"
+        if step.function.selectors or step.function.exclude:
+            text += f" on {step.item_count} resource(s)"
+        if step.package is not None:
+            text += f" on package {kptfile.go_quote(self._display(step.package))}"
         self._write(text + "\n")
 
-    def finished(self, name: str, run: fnruntime.FunctionRunResult, seconds: float) -> None:
-        took = _go_duration(seconds)
-        stderr_lines = run.stderr.split("\n") if run.stderr else []
-        verdict = "PASS" if run.exit_code == 0 else "FAIL"
-        lines = [f"[{verdict}] {kptfile.go_quote(name)} in {took}\n"]
-        lines += _block("[Results]", result_lines(run.resource_list))
-        lines += _block("Stderr", stderr_lines)
-        if run.exit_code == 0:
+    def step_finished(self, step: kptrender.Step, outcome: kptrender.StepOutcome) -> None:
+        took = _go_duration(outcome.seconds)
+        run = outcome.run
+        if outcome.passed and run is not None:
             self.executed += 1
+            lines = [f"[PASS] {kptfile.go_quote(step.name)} in {took}\n"]
+            lines += _block("[Results]", result_lines(run.resource_list))
+            lines += _block("Stderr", run.stderr.split("\n") if run.stderr else [])
         else:
-            lines.append(f"  Exit code: {run.exit_code}\n\n")
+            lines = [f"[FAIL] {kptfile.go_quote(step.name)} in {took}\n"]
+            # a step the renderer failed around the function (its input or output refused)
+            # shows no more: kpt prints that error at the end
+            if run is not None and not outcome.error:
+                lines += _block("[Results]", result_lines(run.resource_list))
+                lines += _block("Stderr", run.stderr.split("\n") if run.stderr else [])
+                lines.append(f"  Exit code: {run.exit_code}\n\n")
         self._write("".join(lines))
 
     def finish(self) -> None:
-        """After a successful render: close the last pipeline and pass the packages left."""
-        while self._enter_next():
-            pass
-
-    def _advance(self, function: kptfile.Function) -> str | None:
-        if self._plan is None:
-            return None
-        while self._package < 0 or self._step >= len(self._plan[self._package].steps):
-            if not self._enter_next():
-                self._plan = None
-                return None
-        current = self._plan[self._package]
-        expected = current.steps[self._step]
-        if dataclasses.replace(expected, image="") != dataclasses.replace(function, image=""):
-            self._plan = None
-            return None
-        self._step += 1
-        return current.display
-
-    def _enter_next(self) -> bool:
-        """Leave the current package (kpt's blank line after a pipeline that ran) and print
-        the next one's ``Package`` line; False at the end of the plan."""
-        if self._plan is None:
-            return False
-        if self._package >= 0 and self._plan[self._package].steps:
+        """After a successful render: list the packages left and close the last one."""
+        self._list_pending()
+        if self._ran:
             self._write("\n")
-        self._package += 1
-        self._step = 0
-        if self._package >= len(self._plan):
-            self._plan = None
-            return False
-        self._write(f"Package {kptfile.go_quote(self._plan[self._package].display)}:\n")
-        return True
+            self._ran = False
+
+    def _list_pending(self) -> None:
+        for package in self._pending:
+            if self._ran:
+                self._write("\n")
+                self._ran = False
+            self._write(f"Package {kptfile.go_quote(self._display(package))}:\n")
+        self._pending.clear()
+
+    def _display(self, package: str) -> str:
+        return posixpath.join(self._root, package) if package else self._root
 
     def _write(self, text: str) -> None:
         cmdutil.write(self._out, text)
@@ -625,18 +492,10 @@ def _go_duration(seconds: float) -> str:
 # -- errors and results ----------------------------------------------------------------
 
 
-def kpt_cause(message: str) -> str:
-    """What kpt prints of a render error: the innermost cause, without the
-    ``<op>: pkg <path>:`` prefixes of the nested errors around it."""
-    last = message.rsplit("\n\t", 1)[-1]
-    prefix = _KPT_ERROR_PREFIX.match(last)
-    return last[prefix.end() :] if prefix else last
-
-
 def _raise_for(result: kptrender.RenderResult) -> None:
     if result.exit_code == 0:
         return
-    cause = kpt_cause(result.error)
+    cause = result.cause or result.error
     if cause == kptrender.ALREADY_HANDLED:
         # the [FAIL] block said it all; kpt exits 1 without another word
         raise click.exceptions.Exit(1)
@@ -658,17 +517,6 @@ def _print_results_info(err: IO[str], results_dir: str) -> None:
     if results_dir and (Path(results_dir) / RESULTS_FILE).is_file():
         path = os.path.join(results_dir, RESULTS_FILE)
         cmdutil.write(err, f"For complete results, see {path}\n")
-
-
-def _name_exec_results(result_list: Mapping[str, Any], command: str) -> None:
-    """Results of the ``--exec`` placeholder image name the command, as kpt's do."""
-    for item in result_list.get("items") or []:
-        if isinstance(item, dict) and item.get("image") == _EXEC_IMAGE:
-            # in place of the image: kpt's FunctionResult lists `exec` where `image` would be
-            renamed = {("exec" if k == "image" else k): v for k, v in item.items()}
-            renamed["exec"] = command
-            item.clear()
-            item.update(renamed)
 
 
 # -- eval input and output -------------------------------------------------------------

@@ -10,6 +10,7 @@ kpt's and the function catalog's conformance cases.
 from __future__ import annotations
 
 import io
+import re
 import stat
 import sys
 from pathlib import Path
@@ -73,15 +74,46 @@ def _executable(path: Path, body: str) -> Path:
     return path
 
 
-# A KRM function (kpt's exec contract) that annotates every item and says so on stderr.
+# A KRM function (kpt's exec contract) that annotates every item with its first argument
+# ("exec" without one) and says so on stderr.
 ANNOTATE = """\
 import sys, yaml
 rl = yaml.safe_load(sys.stdin)
 for item in rl["items"]:
-    item["metadata"].setdefault("annotations", {})["seen-by"] = "exec"
+    seen_by = sys.argv[1] if len(sys.argv) > 1 else "exec"
+    item["metadata"].setdefault("annotations", {})["seen-by"] = seen_by
 print("annotated", len(rl["items"]), file=sys.stderr)
 yaml.safe_dump(rl, sys.stdout)
 """
+
+# A function that moves every item out of its package: its output is refused after it ran.
+ESCAPE = """\
+import sys, yaml
+rl = yaml.safe_load(sys.stdin)
+for item in rl["items"]:
+    annotations = item["metadata"]["annotations"]
+    annotations["config.kubernetes.io/path"] = "../outside.yaml"
+    annotations["internal.config.kubernetes.io/path"] = "../outside.yaml"
+yaml.safe_dump(rl, sys.stdout)
+"""
+
+EXEC_KPTFILE = """\
+apiVersion: kpt.dev/v1
+kind: Kptfile
+metadata:
+  name: {name}
+pipeline:
+  mutators:
+    - exec: {command}
+"""
+
+_TIMING = re.compile(r"^(\[(?:PASS|FAIL)\] .*) in [0-9.]+(?:h|m|s|ms)+$", re.MULTILINE)
+
+
+def timeless(err: str) -> str:
+    """kpt's test runner's clean-up: every ``[PASS]``/``[FAIL]`` time reads ``in 0s`` (a
+    process's start-up may pass kpt's 100ms resolution)."""
+    return _TIMING.sub(r"\1 in 0s", err)
 
 
 # -- render ----------------------------------------------------------------------------
@@ -231,13 +263,78 @@ def test_render_rejects_a_bad_function_exec_file(
     )
 
 
-def test_help_keeps_examples_unwrapped(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "render", "--help")
-    assert code == 0
-    assert "\n    # Print the rendered resources without changing the package\n" in out
-    assert "\n    porchctl fn render my-app -o unwrap\n" in out
-    code, out, _ = run(capsys, "eval", "--help")
-    assert "\n    porchctl fn eval my-app --exec ./validate.sh\n" in out
+def test_render_runs_exec_steps_only_with_allow_exec(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _executable(tmp_path / "annotate.py", ANNOTATE)
+    root = tmp_path / "pkg"
+    root.mkdir()
+    (root / "Kptfile").write_text(EXEC_KPTFILE.format(name="pkg", command="./annotate.py"))
+    (root / "cm.yaml").write_text(_cm("x"))
+    code, out, err = run(capsys, "render", "pkg")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: must run with `--allow-exec` option to allow running function binaries \n"
+    )
+    assert (root / "cm.yaml").read_text() == _cm("x")
+
+    code, _, err = run(capsys, "render", "pkg", "--allow-exec", "--results-dir", "r")
+    assert code == 0, err
+    assert timeless(err) == (
+        'Package "pkg":\n'
+        '[RUNNING] "./annotate.py" on package "pkg"\n'
+        '[PASS] "./annotate.py" in 0s\n'
+        "  Stderr:\n"
+        "    annotated 2\n"
+        "\n"
+        "Successfully executed 1 function(s) in 1 package(s).\n"
+        "For complete results, see r/results.yaml\n"
+    )
+    cm = yaml.safe_load((root / "cm.yaml").read_text())
+    assert cm["metadata"]["annotations"] == {"seen-by": "exec"}
+    results = yaml.safe_load((tmp_path / "r" / "results.yaml").read_text())
+    assert results["items"] == [{"exec": "./annotate.py", "stderr": "annotated 2", "exitCode": 0}]
+
+
+def test_render_fails_a_step_whose_output_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _executable(tmp_path / "escape.py", ESCAPE)
+    root = tmp_path / "pkg"
+    (root / "db").mkdir(parents=True)
+    (root / "Kptfile").write_text(PLAIN_KPTFILE.format(name="pkg"))
+    (root / "db" / "Kptfile").write_text(EXEC_KPTFILE.format(name="db", command="./escape.py"))
+    (root / "db" / "cm.yaml").write_text(_cm("x"))
+    code, _, err = run(capsys, "render", "pkg", "--allow-exec")
+    assert code == 1
+    # kpt: [FAIL] for the step, then the renderer's reason as the error
+    assert timeless(err) == (
+        'Package "pkg/db":\n'
+        '[RUNNING] "./escape.py" on package "pkg/db"\n'
+        '[FAIL] "./escape.py" in 0s\n'
+        "Error: function must not modify resources outside of package: resource has path "
+        "../outside.yaml \n"
+    )
+    assert (root / "db" / "cm.yaml").read_text() == _cm("x")
+
+
+def test_render_progress_follows_breadth_first_rendering(
+    capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    kptfile = (app / "Kptfile").read_text()
+    (app / "Kptfile").write_text(
+        kptfile.replace(
+            "  name: app\n", "  name: app\n  annotations:\n    kpt.dev/bfs-rendering: 'true'\n"
+        )
+    )
+    code, _, err = run(capsys, "render", "app")
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith(("Package", "[RUNNING]"))] == [
+        'Package "app":',
+        '[RUNNING] "ghcr.io/kptdev/krm-functions-catalog/set-namespace:latest" on package "app"',
+        'Package "app/db":',
+        '[RUNNING] "ghcr.io/kptdev/krm-functions-catalog/set-labels:latest" on package "app/db"',
+    ]
 
 
 # -- eval ------------------------------------------------------------------------------
@@ -292,22 +389,23 @@ def test_eval_exec_names_the_command(
     capsys: pytest.CaptureFixture[str], app: Path, tmp_path: Path
 ) -> None:
     _executable(tmp_path / "annotate.py", ANNOTATE)
-    code, _, err = run(capsys, "eval", "app", "--exec", "./annotate.py", "--results-dir", "r")
+    command = "./annotate.py 'the eval'"
+    code, _, err = run(capsys, "eval", "app", "--exec", command, "--results-dir", "r")
     assert code == 0, err
-    assert err == (
-        '[RUNNING] "./annotate.py"\n'
-        '[PASS] "./annotate.py" in 0s\n'
+    assert timeless(err) == (
+        f'[RUNNING] "{command}"\n'
+        f'[PASS] "{command}" in 0s\n'
         "  Stderr:\n"
         "    annotated 4\n"
         "For complete results, see r/results.yaml\n"
     )
     assert (tmp_path / "r" / "results.yaml").read_text() == (
         "apiVersion: kpt.dev/v1\nkind: FunctionResultList\nmetadata:\n  name: fnresults\n"
-        "exitCode: 0\nitems:\n  - exec: ./annotate.py\n    stderr: annotated 4\n"
+        f"exitCode: 0\nitems:\n  - exec: {command}\n    stderr: annotated 4\n"
         "    exitCode: 0\n"
     )
     assert yaml.safe_load((app / "db" / "cm.yaml").read_text())["metadata"]["annotations"] == {
-        "seen-by": "exec"
+        "seen-by": "the eval"
     }
 
 
@@ -338,6 +436,11 @@ def test_eval_exec_names_the_command(
             id="missing-fn-config",
         ),
         pytest.param(
+            ["app", "--exec", "./fn 'unclosed"],
+            'Error: exec command "./fn \'unclosed" must be valid: No closing quotation \n',
+            id="bad-exec-command",
+        ),
+        pytest.param(
             ["nowhere", "-i", "set-labels", "--", "a=b"],
             'Error: "nowhere" is not a directory \n',
             id="not-a-directory",
@@ -361,46 +464,8 @@ def test_eval_argument_errors(
 # -- helpers ---------------------------------------------------------------------------
 
 
-def test_render_plan_follows_the_renderers_order() -> None:
-    kptfile = KPTFILE.format(name="p", image="set-labels", key="a", value="b")
-    files = {
-        "Kptfile": kptfile,
-        "a/Kptfile": kptfile,
-        "a/x/Kptfile": PLAIN_KPTFILE.format(name="x"),
-        "b/Kptfile": kptfile,
-    }
-    dfs = fn.render_plan(files, "root")
-    assert [p.display for p in dfs] == ["root/a/x", "root/a", "root/b", "root"]
-    assert [len(p.steps) for p in dfs] == [0, 1, 1, 1]
-    bfs_root = kptfile.replace(
-        "  name: p\n", "  name: p\n  annotations:\n    kpt.dev/bfs-rendering: 'true'\n"
-    )
-    bfs = fn.render_plan({**files, "Kptfile": bfs_root}, "root")
-    assert [p.display for p in bfs] == ["root", "root/a", "root/b", "root/a/x"]
-    # the renderer stops at a Kptfile it cannot read
-    broken = fn.render_plan({**files, "a/Kptfile": "kind: [\n"}, "root")
-    assert [p.display for p in broken] == ["root/a/x"]
-
-
 def test_parse_function_args() -> None:
     assert fn.parse_function_args(["a=b", "c=d=e", "empty="]) == {"a": "b", "c": "d=e", "empty": ""}
-
-
-@pytest.mark.parametrize(
-    ("message", "cause"),
-    [
-        ("pkg.render: pkg .:\n\tpipeline.run: already handled error", "already handled error"),
-        (
-            "pkg.render: pkg ./db:\n\tpkg.render: pkg ./db/x:\n\tpipeline.run: boom: it broke",
-            "boom: it broke",
-        ),
-        ("pkg.render: pkg .: Kptfile is invalid:\nField: `x`", "Kptfile is invalid:\nField: `x`"),
-        ("pkg.render: pkg ./db:\n\tpkg.read: bad version", "bad version"),
-        ('No Kptfile found at "x".', 'No Kptfile found at "x".'),
-    ],
-)
-def test_kpt_cause(message: str, cause: str) -> None:
-    assert fn.kpt_cause(message) == cause
 
 
 def test_result_lines_follow_kpt() -> None:

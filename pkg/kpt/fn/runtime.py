@@ -8,6 +8,8 @@ of the `BuiltinRuntime` (the Python functions in `pkg.kpt.fn.builtins`) and an `
 A runtime never raises for a failing function: it returns a `FunctionRunResult` with the exit
 code and stderr a function process would have, as kpt records them. An image no runtime knows
 gives exit code 125 (docker's "could not run the container") and a stderr naming the image.
+`run_command` runs one executable as a function; `ExecRuntime` uses it for its images, and the
+renderer for a Kptfile's `exec:` steps and `kpt fn eval --exec` (when its caller allows those).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pkg.kpt.fn import builtins, fnerrors
 
 __all__ = [
     "DEFAULT_IMAGE_PREFIX",
+    "EXEC_TIMEOUT",
     "LEGACY_IMAGE_PREFIX",
     "UNKNOWN_IMAGE_EXIT_CODE",
     "BuiltinRuntime",
@@ -35,11 +38,14 @@ __all__ = [
     "ImageResolutionError",
     "image_tag",
     "resolve_image",
+    "run_command",
 ]
 
 DEFAULT_IMAGE_PREFIX: Final = "ghcr.io/kptdev/krm-functions-catalog/"
 LEGACY_IMAGE_PREFIX: Final = "gcr.io/kpt-fn/"
 UNKNOWN_IMAGE_EXIT_CODE: Final = 125
+# kpt's limit for a local executable run as a function (its defaultLongTimeout).
+EXEC_TIMEOUT: Final = 300.0
 
 BuiltinFunction = Callable[[CommentedMap], CommentedMap]
 # A builtin whose behaviour follows the catalog version its image tag names: (items, tag).
@@ -414,29 +420,41 @@ class ExecRuntime:
         argv = self._argv(function.image)
         if argv is None:
             return unknown_image_result(function.image)
-        stdin = yamlutil.dump(resource_list)
+        return run_command(argv, resource_list, timeout=self.timeout)
+
+
+def run_command(
+    argv: Sequence[str], resource_list: CommentedMap, *, timeout: float = EXEC_TIMEOUT
+) -> FunctionRunResult:
+    """Run the executable `argv` as a KRM function (kpt's exec contract): the ResourceList YAML on
+    its stdin, the output ResourceList read from its stdout, killed after `timeout` seconds.
+
+    A relative executable path is taken from the current directory, as kpt's exec runner does.
+    An executable that cannot be started gives exit code 125 and the OS error as stderr.
+    """
+    stdin = yamlutil.dump(resource_list)
+    try:
+        proc = subprocess.run(
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return FunctionRunResult(None, 1, f"function timed out after {timeout:g}s")
+    except OSError as err:
+        return FunctionRunResult(None, UNKNOWN_IMAGE_EXIT_CODE, str(err))
+    stderr = proc.stderr.strip()
+    output: CommentedMap | None = None
+    if proc.stdout.strip():
         try:
-            proc = subprocess.run(
-                list(argv),
-                input=stdin,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return FunctionRunResult(None, 1, f"function timed out after {self.timeout:g}s")
-        except OSError as err:
-            return FunctionRunResult(None, UNKNOWN_IMAGE_EXIT_CODE, str(err))
-        stderr = proc.stderr.strip()
-        output: CommentedMap | None = None
-        if proc.stdout.strip():
-            try:
-                output = yamlutil.load(proc.stdout)
-            except yamlutil.YAMLError as err:
-                if proc.returncode == 0:
-                    return FunctionRunResult(None, 1, f"invalid function output: {err}")
-        return FunctionRunResult(output, proc.returncode, stderr)
+            output = yamlutil.load(proc.stdout)
+        except yamlutil.YAMLError as err:
+            if proc.returncode == 0:
+                return FunctionRunResult(None, 1, f"invalid function output: {err}")
+    return FunctionRunResult(output, proc.returncode, stderr)
 
 
 # ------------------------------------------------------------------------------------- chain
