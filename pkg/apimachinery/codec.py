@@ -52,8 +52,10 @@ __all__ = [
     "decode_with_warnings",
     "encode_json",
     "encode_yaml",
+    "is_model",
     "to_dict",
     "unknown_fields",
+    "unwrap_annotation",
 ]
 
 JSON_MEDIA_TYPE: Final = "application/json"
@@ -568,7 +570,7 @@ def _type_error_text(model_cls: type[BaseModel], where: _Location, value: Any) -
         json_kind = "bool"
     elif isinstance(value, (int, float)):
         json_kind = "number"
-        target = _unwrap(where.annotation)
+        target = unwrap_annotation(where.annotation)
         if target is int and isinstance(value, float):
             json_kind = f"number {value!r}"
     elif isinstance(value, str):
@@ -629,8 +631,10 @@ _TIME_TYPES: Final = (
 )
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Strip ``Annotated`` and ``| None``; a RootModel stands for its root type."""
+def unwrap_annotation(annotation: Any) -> Any:
+    """The type a model field's annotation holds: ``Annotated`` and ``| None`` stripped, a
+    RootModel standing for its root type; a union of several types is returned as it is.
+    The strategic-merge patcher (``pkg.apiserver.patch``) reads the models with it too."""
     while True:
         origin = typing.get_origin(annotation)
         if origin is typing.Annotated:
@@ -640,13 +644,14 @@ def _unwrap(annotation: Any) -> Any:
             if len(members) != 1:
                 return annotation
             annotation = members[0]
-        elif _is_model(annotation) and issubclass(annotation, RootModel):
+        elif is_model(annotation) and issubclass(annotation, RootModel):
             annotation = annotation.model_fields["root"].annotation
         else:
             return annotation
 
 
-def _is_model(annotation: Any) -> bool:
+def is_model(annotation: Any) -> bool:
+    """Whether ``annotation`` is a pydantic model class."""
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
@@ -672,9 +677,9 @@ def _resolve(model_cls: type[BaseModel], loc: tuple[int | str, ...]) -> _Locatio
     annotation: Any = model_cls
     names: list[str] = []
     for part in loc:
-        current = _unwrap(annotation)
+        current = unwrap_annotation(annotation)
         origin = typing.get_origin(current)
-        if _is_model(current) and isinstance(part, str):
+        if is_model(current) and isinstance(part, str):
             sub = _fields_by_alias(current).get(part)
             if sub is None:
                 continue
@@ -702,7 +707,7 @@ def _subscript(path: field.Path | None, index: str) -> field.Path:
 
 
 def _literal_values(annotation: Any) -> list[str]:
-    current = _unwrap(annotation)
+    current = unwrap_annotation(annotation)
     if typing.get_origin(current) is typing.Literal:
         return [str(v) for v in typing.get_args(current)]
     return []
@@ -721,9 +726,9 @@ def _go_package(model_cls: type) -> str:
 
 def _go_type(annotation: Any) -> str:
     """The Go type a Kubernetes type would have for this annotation, for messages."""
-    if _is_model(annotation) and issubclass(annotation, RootModel):
+    if is_model(annotation) and issubclass(annotation, RootModel):
         return f"{_go_package(annotation)}.{annotation.__name__}"
-    current = _unwrap(annotation)
+    current = unwrap_annotation(annotation)
     origin = typing.get_origin(current)
     args = typing.get_args(current)
     if current is str or origin is typing.Literal:
@@ -740,7 +745,7 @@ def _go_type(annotation: Any) -> str:
         return "[]" + (_go_type(args[0]) if args else "interface {}")
     if origin is dict:
         return "map[string]" + (_go_type(args[1]) if len(args) == 2 else "interface {}")
-    if _is_model(current):
+    if is_model(current):
         return f"{_go_package(current)}.{current.__name__}"
     members = _union_members(current)
     if members and set(members) == {int, str}:
@@ -773,16 +778,16 @@ _MODEL, _LIST, _MAP, _FREE = range(4)
 def _shape(annotation: Any) -> tuple[int, Any]:
     """How strict decoding reads a value of this annotation: a model (checked against its
     fields), a list or map (items checked as the item annotation), or free-form."""
-    current = _unwrap(annotation)
+    current = unwrap_annotation(annotation)
     members = _union_members(current)
     if members:
         # IntOrString and the like: the object- or list-shaped member decides.
-        current = next((m for m in members if _is_model(m)), None) or next(
+        current = next((m for m in members if is_model(m)), None) or next(
             (m for m in members if typing.get_origin(m) in (list, dict)), Any
         )
     origin = typing.get_origin(current)
     args = typing.get_args(current)
-    if _is_model(current) and not _free_form(current):
+    if is_model(current) and not _free_form(current):
         return _MODEL, _fields_by_alias(current)
     if origin in (list, tuple, set, frozenset):
         return _LIST, args[0] if args else Any
@@ -845,10 +850,10 @@ def _time_fields(model_cls: type[BaseModel]) -> tuple[str, ...]:
 
 
 def _may_hold_time(annotation: Any, visiting: frozenset[type]) -> bool:
-    current = _unwrap(annotation)
+    current = unwrap_annotation(annotation)
     if current in _TIME_TYPES:
         return True
-    if _is_model(current):
+    if is_model(current):
         if current in visiting:
             return False
         return any(

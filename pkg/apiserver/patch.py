@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import json
-import types
 import typing
 from typing import Any, Final
 
@@ -40,7 +39,7 @@ import yaml
 from pydantic import BaseModel
 
 from api.meta import v1 as metav1
-from pkg.apimachinery import errors
+from pkg.apimachinery import codec, errors
 from pkg.apiserver import negotiation
 
 __all__ = ["apply_patch", "decode_patch", "invalid_request", "merge_patch", "strategic_merge"]
@@ -106,24 +105,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
 # --- schema-aware merging (strategic merge patch and apply) ---------------------------------
 
 
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(members) != 1:
-                return Any
-            annotation = members[0]
-        else:
-            return annotation
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 class _Field(typing.NamedTuple):
     annotation: Any
     extra: dict[str, Any]
@@ -131,8 +112,8 @@ class _Field(typing.NamedTuple):
 
 def _field(model: Any, key: str) -> _Field:
     """The annotation and x-kubernetes extensions of ``key`` in ``model`` (Any if unknown)."""
-    model = _unwrap(model)
-    if _is_model(model):
+    model = codec.unwrap_annotation(model)
+    if codec.is_model(model):
         for name, info in model.model_fields.items():
             if (info.alias or name) == key:
                 extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
@@ -144,7 +125,7 @@ def _field(model: Any, key: str) -> _Field:
 
 
 def _list_item(annotation: Any) -> Any:
-    current = _unwrap(annotation)
+    current = codec.unwrap_annotation(annotation)
     if typing.get_origin(current) is list and typing.get_args(current):
         return typing.get_args(current)[0]
     return Any

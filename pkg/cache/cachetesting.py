@@ -6,6 +6,7 @@ Used by the cache's own tests and by the engine's (`pkg/engine`), never by produ
 re-opening a repository finds what was written before); `new_fake_cache` wires a
 `RepositoryCache` over it with an in-memory metadata store. `publish`/`draft` write
 revisions through the backend directly, as another server or a git user would.
+`DiskFullMetadataStore` is that store with creates that fail on demand.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from typing import Any, Literal
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.cache import repocache, watchermanager
 from pkg.meta import memory, metatypes
+from pkg.repository import errors
 from pkg.repository import repository as repo_api
 from pkg.repository.fake import repository as fake
 
 __all__ = [
     "BlockingRepository",
+    "DiskFullMetadataStore",
     "FakeBackends",
     "MemoryRepositorySource",
     "draft",
@@ -323,3 +326,26 @@ class MemoryRepositorySource:
         key = repocache.repository_key_of(repo)
         self.statuses[key] = status
         self.status_writes.append((key, status))
+
+
+class DiskFullMetadataStore(memory.MemoryMetadataStore):
+    """The in-memory metadata store whose creates fail while ``failing`` is set, as a full
+    disk makes SQLite fail.
+
+    A test double because a full disk cannot be produced on demand here; everything but
+    creating records is the real in-memory store.
+    """
+
+    def __init__(self, *, failing: bool = False) -> None:
+        super().__init__()
+        self.failing = failing
+
+    async def create(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
+        if self.failing:
+            raise errors.BackendUnavailableError("database or disk is full")
+        return await super().create(meta)
+
+    async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
+        if self.failing:
+            raise errors.BackendUnavailableError("database or disk is full")
+        await super().create_many(metas)

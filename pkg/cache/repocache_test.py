@@ -368,25 +368,8 @@ async def test_write_from_stale_snapshot_conflicts_and_changes_nothing(env: Env)
     assert dict(current.kptfile_labels) == {"v": "2"}
 
 
-class _FlakyCreates(memory.MemoryMetadataStore):
-    """The in-memory store whose creates fail while `failing` is set, as a full disk makes
-    SQLite fail (a test double: a full disk cannot be produced on demand here)."""
-
-    failing = False
-
-    async def create(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
-        if self.failing:
-            raise errors.BackendUnavailableError("database or disk is full")
-        return await super().create(meta)
-
-    async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
-        if self.failing:
-            raise errors.BackendUnavailableError("database or disk is full")
-        await super().create_many(metas)
-
-
 async def test_discard_undoes_a_push_whose_metadata_could_not_be_stored() -> None:
-    store = _FlakyCreates()
+    store = cachetesting.DiskFullMetadataStore()
     env = Env(store)
     backend = env.fake()
     await cachetesting.publish(backend, "app", "v1")

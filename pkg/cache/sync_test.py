@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.cache import cachetesting, sync
 from pkg.repository import errors
+from pkg.testing import metrics
 
 HOURLY = sync.SyncOptions(repo_sync_frequency=3600, max_jitter=0, retry_initial=0.2)
 
@@ -162,33 +163,18 @@ async def test_failed_one_shot_is_retried_with_back_off_then_observed(env: Env) 
     assert manager.syncs == settled
 
 
-def _sync_durations(reader: InMemoryMetricReader) -> dict[str, HistogramDataPoint]:
-    """The sync duration histogram's data points by outcome."""
-    points: dict[str, HistogramDataPoint] = {}
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data is not None else ():
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == "porch.repository.sync.duration":
-                    assert metric.unit == "s"
-                    for point in metric.data.data_points:
-                        assert isinstance(point, HistogramDataPoint)
-                        attributes = dict(point.attributes or {})
-                        points[str(attributes["outcome"])] = point
-    return points
-
-
 async def test_sync_durations_are_recorded_by_outcome(env: Env) -> None:
     reader = InMemoryMetricReader()
     manager = env.start(_repository(), MeterProvider(metric_readers=[reader]))
     await manager.synced.wait()
-    assert {k: p.count for k, p in _sync_durations(reader).items()} == {"success": 1}
+    points = metrics.histograms_by(reader, "porch.repository.sync.duration", "outcome")
+    assert {k: p.count for k, p in points.items()} == {"success": 1}
 
     backend = env.backends.wrapped[("default", "repo")]
     backend.refresh_error = errors.BackendUnavailableError("remote said 503")
     manager.request_sync()
     await _until(lambda: manager.last_error is not None)
-    points = _sync_durations(reader)
+    points = metrics.histograms_by(reader, "porch.repository.sync.duration", "outcome")
     # At least one: the failure is retried on a 0.2 s back-off meanwhile.
     assert points["success"].count == 1 and points["error"].count >= 1
     # Every point carries the outcome only: one series per outcome, whatever the repository.

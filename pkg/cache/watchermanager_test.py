@@ -18,6 +18,7 @@ from api.porch import v1alpha1 as porchv1alpha1
 from pkg.apimachinery import labels
 from pkg.cache import cachetesting, cachetypes, watchermanager
 from pkg.repository import repository as repo_api
+from pkg.testing import metrics
 
 
 def _revision(
@@ -136,13 +137,9 @@ async def test_closed_and_overflowing_watchers_are_removed_at_once(
 
 def _number(reader: InMemoryMetricReader, name: str) -> int | float:
     """The current value of the counter `name` (0 when nothing was recorded)."""
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data is not None else ():
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == name:
-                    points = metric.data.data_points
-                    return sum(p.value for p in points if isinstance(p, NumberDataPoint))
+    for metric in metrics.metrics_named(reader, name):
+        points = metric.data.data_points
+        return sum(p.value for p in points if isinstance(p, NumberDataPoint))
     return 0
 
 

@@ -34,7 +34,7 @@ from api import resourceinfo
 from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
 from api.porchconfig import v1alpha1 as configv1alpha1
-from pkg.apimachinery import codec
+from pkg.apimachinery import codec, duration
 from pkg.apimachinery import errors as apierrors
 from pkg.client import errors, rest
 
@@ -48,7 +48,6 @@ __all__ = [
     "UpdatableResource",
     "Watch",
     "WatchEvent",
-    "human_duration",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -489,36 +488,4 @@ def _age(meta: Mapping[str, Any]) -> str:
         then = datetime.datetime.fromisoformat(created)
     except ValueError:
         return "<unknown>"
-    return human_duration(datetime.datetime.now(datetime.UTC) - then)
-
-
-def human_duration(delta: datetime.timedelta) -> str:
-    """apimachinery's ``duration.HumanDuration``: ``45s``, ``5m``, ``3h25m``, ``2d5h``, ``3y``."""
-    seconds = int(delta.total_seconds())
-    if seconds < -1:
-        return "<invalid>"
-    if seconds < 0:
-        return "0s"
-    if seconds < 60 * 2:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        s = seconds % 60
-        return f"{minutes}m{s}s" if s else f"{minutes}m"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        m = minutes % 60
-        return f"{hours}h{m}m" if m else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        h = hours % 24
-        return f"{hours // 24}d{h}h" if h else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        d = (hours // 24) % 365
-        return f"{hours // 24 // 365}y{d}d" if d else f"{hours // 24 // 365}y"
-    return f"{hours // 24 // 365}y"
+    return duration.human_duration(datetime.datetime.now(datetime.UTC) - then)

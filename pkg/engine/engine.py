@@ -821,10 +821,7 @@ class CaDEngine:
     ) -> porchv1alpha1.PackageRevisionResources:
         repo, current = await self._find(ctx, name, _PACKAGE_REVISION_RESOURCES, for_write=True)
         if current.lifecycle is not repo_api.Lifecycle.DRAFT:
-            raise errors.ForbiddenError(
-                f"cannot update a package revision with lifecycle value "
-                f'"{current.lifecycle.value}"; package must be Draft'
-            )
+            raise repo_api.not_draft_error(current.lifecycle)
         _check_resource_version(_PACKAGE_REVISION_RESOURCES, name, current, new_prr.metadata)
         old_files = await current.resources()
         new_files = dict((new_prr.spec.resources if new_prr.spec else None) or {})

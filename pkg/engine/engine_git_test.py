@@ -4,16 +4,16 @@ backend, SQLite metadata): clone/copy/upgrade/render, rollback, concurrency, res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from api.porch import v1alpha1 as porchv1alpha1
+from pkg.cache import cachetesting
 from pkg.engine import engine, enginetesting, gitsetup
 from pkg.engine import errors as engineerrors
-from pkg.meta import memory, metatypes
 from pkg.repository import errors
 from pkg.task import tasktesting
 
@@ -335,31 +335,10 @@ async def test_create_whose_push_fails_leaves_nothing(world: World) -> None:
     assert _name(created) == "git.app.ws"
 
 
-class _FailingCreates(memory.MemoryMetadataStore):
-    """A metadata store whose creates fail (while `failing`) as a full disk would make
-    SQLite fail.
-
-    A test double because a full disk cannot be produced on demand here; everything but
-    creating records is the real in-memory store.
-    """
-
-    failing = True
-
-    async def create(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
-        if self.failing:
-            raise errors.BackendUnavailableError("database or disk is full")
-        return await super().create(meta)
-
-    async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
-        if self.failing:
-            raise errors.BackendUnavailableError("database or disk is full")
-        await super().create_many(metas)
-
-
 async def test_create_whose_metadata_cannot_be_stored_is_rolled_back(tmp_path: Path) -> None:
     setup = gitsetup.GitWorld(tmp_path)
     remote = setup.empty_remote("porch-test")
-    store = _FailingCreates()
+    store = cachetesting.DiskFullMetadataStore(failing=True)
     cad = await setup.start(metadata=store)
     try:
         await setup.register("git", remote, namespace="rpkg-clone")

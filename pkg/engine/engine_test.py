@@ -8,7 +8,7 @@ import asyncio
 import pytest
 import yaml
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from api.porch import v1alpha1 as porchv1alpha1
 from api.porchconfig import v1alpha1 as configv1alpha1
@@ -17,6 +17,7 @@ from pkg.engine import engine, enginetesting
 from pkg.engine import errors as engineerrors
 from pkg.repository import errors
 from pkg.task import taskerrors
+from pkg.testing import metrics
 
 CTX = enginetesting.context()
 pr = enginetesting.package_revision
@@ -999,34 +1000,19 @@ async def test_get_of_malformed_name_is_not_found() -> None:
 # --- metrics -------------------------------------------------------------------------------------
 
 
-def _render_durations(reader: InMemoryMetricReader) -> dict[str, HistogramDataPoint]:
-    """The render duration histogram's data points by outcome."""
-    points: dict[str, HistogramDataPoint] = {}
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data is not None else ():
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == "porch.render.duration":
-                    assert metric.unit == "s"
-                    for point in metric.data.data_points:
-                        assert isinstance(point, HistogramDataPoint)
-                        attributes = dict(point.attributes or {})
-                        points[str(attributes["outcome"])] = point
-    return points
-
-
 async def test_render_durations_are_recorded_by_outcome() -> None:
     reader = InMemoryMetricReader()
     fake = enginetesting.new_fake_engine(meter_provider=MeterProvider(metric_readers=[reader]))
     await fake.engine.open_repository(cachetesting.repository_object("repo"))
     obj = await fake.engine.create_package_revision(CTX, pr("p", "ws"))
-    assert {k: p.count for k, p in _render_durations(reader).items()} == {"success": 1}
+    points = metrics.histograms_by(reader, "porch.render.duration", "outcome")
+    assert {k: p.count for k, p in points.items()} == {"success": 1}
 
     current = await fake.engine.get_package_revision_resources(CTX, _name(obj))
     files = dict(current.spec.resources or {}) if current.spec else {}
     files["Kptfile"] += BROKEN_PIPELINE
     with pytest.raises(engineerrors.RenderFailedError):
         await fake.engine.update_package_resources(CTX, _name(obj), _prr(current, files))
-    points = _render_durations(reader)
+    points = metrics.histograms_by(reader, "porch.render.duration", "outcome")
     assert {k: p.count for k, p in points.items()} == {"success": 1, "failure": 1}
     assert all(p.sum >= 0 for p in points.values())

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from pkg.apimachinery import strconv
 from pkg.kpt import yamlutil
 
 __all__ = [
@@ -51,7 +52,7 @@ class KptfileReadError(KptfileError):
     """The Kptfile cannot be parsed or decoded (kpt's `KptfileError`)."""
 
     def __init__(self, path: str, detail: str) -> None:
-        super().__init__(f"error reading Kptfile at {_go_quote(path)}: {detail}")
+        super().__init__(f"error reading Kptfile at {go_quote(path)}: {detail}")
         self.path = path
         self.detail = detail
 
@@ -69,7 +70,7 @@ class KptfileValidationError(KptfileError):
 
     def __init__(self, field_path: str, value: str, reason: str) -> None:
         super().__init__(
-            f"Kptfile is invalid:\nField: `{field_path}`\nValue: {_go_quote(value)}\n"
+            f"Kptfile is invalid:\nField: `{field_path}`\nValue: {go_quote(value)}\n"
             f"Reason: {reason}\n"
         )
         self.field = field_path
@@ -564,7 +565,7 @@ def config_path_resource(
         raise KptfileValidationError(
             field_path,
             config_path,
-            f"failed to open functionConfig from path {_go_quote(config_path)}: "
+            f"failed to open functionConfig from path {go_quote(config_path)}: "
             f"open {shown}: no such file or directory",
         )
     try:
@@ -575,7 +576,7 @@ def config_path_resource(
         raise KptfileValidationError(
             field_path,
             config_path,
-            f"functionConfig {_go_quote(config_path)} must not contain more than one config, "
+            f"functionConfig {go_quote(config_path)} must not contain more than one config, "
             f"got {len(docs)}",
         )
     if not docs:
@@ -705,15 +706,9 @@ def with_status(
     return out
 
 
-def _go_quote(text: str) -> str:
-    """Go's %q for the ASCII texts used in kpt's messages."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    escaped = escaped.replace("\t", "\\t")
-    return f'"{escaped}"'
-
-
 def go_quote(text: str) -> str:
-    return _go_quote(text)
+    """Go's ``%q`` of ``text``, as kpt quotes paths and values in its messages."""
+    return strconv.quote(text)
 
 
 def metadata_annotations(kf: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -109,14 +109,7 @@ _MISSING: Final = object()
 
 def set_annotation(obj: CommentedMap, key: str, value: str) -> None:
     """Set an annotation; a missing `metadata.annotations` map is added at the end of metadata."""
-    meta = obj.get("metadata")
-    if not isinstance(meta, CommentedMap):
-        meta = CommentedMap()
-        obj["metadata"] = meta
-    ann = meta.get("annotations")
-    if not isinstance(ann, CommentedMap):
-        ann = CommentedMap()
-        meta["annotations"] = ann
+    ann = yamlutil.ensure_map(obj, "metadata", "annotations")
     # kyaml's SetAnnotation single-quotes the values it sets (visible in ResourceLists)
     ann[key] = SingleQuotedScalarString(value)
 

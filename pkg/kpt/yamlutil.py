@@ -56,6 +56,8 @@ __all__ = [
     "dump",
     "dump_all",
     "ensure_map",
+    "entry_meta",
+    "format_float",
     "from_plain",
     "get_foot_comment",
     "get_head_comment",
@@ -67,6 +69,7 @@ __all__ = [
     "load_all",
     "load_documents",
     "new_string",
+    "plain_value",
     "resolve_plain",
     "set_foot_comment",
     "set_head_comment",
@@ -178,8 +181,10 @@ def resolve_plain(text: str) -> str:
     return "str"
 
 
-def _plain_value(text: str) -> tuple[Any, bool]:
-    """The Python value of a plain scalar and whether `text` is its canonical spelling."""
+def plain_value(text: str) -> tuple[Any, bool]:
+    """The Python value of a plain (untagged) scalar with this text, and whether `text` is the
+    canonical spelling the writer would produce for that value (`1` yes, `0x1`, `1.50`, `~`
+    no)."""
     kind = resolve_plain(text)
     if kind == "str":
         return text, True
@@ -208,10 +213,10 @@ def _plain_value(text: str) -> tuple[Any, bool]:
         value_f = float("-inf") if lowered.startswith("-") else float("inf")
     else:
         value_f = float(plain)
-    return value_f, _format_float(value_f) == text
+    return value_f, format_float(value_f) == text
 
 
-def _format_float(value: float) -> str:
+def format_float(value: float) -> str:
     """Go's strconv.FormatFloat(v, 'g', -1, 64) as yaml.v3 writes floats."""
     if math.isnan(value):
         return ".nan"
@@ -234,7 +239,8 @@ def _format_float(value: float) -> str:
 # --------------------------------------------------------------------------------- metadata access
 
 
-def _meta(container: Any, key: Any) -> EntryMeta | None:
+def entry_meta(container: Any, key: Any) -> EntryMeta | None:
+    """The spelling and comments kept for `container[key]`, None when nothing is kept."""
     ca = getattr(container, _COMMENT_ATTR, None)
     if ca is None:
         return None
@@ -265,7 +271,7 @@ def get_line_comment(container: CommentedMap | CommentedSeq, key: Any) -> str | 
     For a mapping entry whose value is a block collection, the comment after `key:` is returned
     (the key's line comment) when the value has none. The text starts with `#`.
     """
-    meta = _meta(container, key)
+    meta = entry_meta(container, key)
     if meta is None:
         return None
     return meta.line or meta.key_line or None
@@ -279,7 +285,7 @@ def set_line_comment(container: CommentedMap | CommentedSeq, key: Any, text: str
 
 def get_key_line_comment(container: CommentedMap, key: Any) -> str | None:
     """The comment after `key:` when the value starts on the next line (block collections)."""
-    meta = _meta(container, key)
+    meta = entry_meta(container, key)
     return (meta.key_line or None) if meta is not None else None
 
 
@@ -290,7 +296,7 @@ def set_key_line_comment(container: CommentedMap, key: Any, text: str | None) ->
 
 def get_head_comment(container: CommentedMap | CommentedSeq, key: Any) -> str | None:
     """The comment lines right before an entry (joined with newlines, each starting with `#`)."""
-    meta = _meta(container, key)
+    meta = entry_meta(container, key)
     if meta is None:
         return None
     return (meta.key_head if isinstance(container, CommentedMap) else meta.head) or None
@@ -306,7 +312,7 @@ def set_head_comment(container: CommentedMap | CommentedSeq, key: Any, text: str
 
 def get_foot_comment(container: CommentedMap | CommentedSeq, key: Any) -> str | None:
     """The comment lines after an entry that go-yaml keeps with it."""
-    meta = _meta(container, key)
+    meta = entry_meta(container, key)
     if meta is None:
         return None
     return (meta.key_foot if isinstance(container, CommentedMap) else meta.foot) or None
@@ -464,7 +470,7 @@ def copy_comments(src: Any, dst: Any) -> None:
 
 
 def _copy_entry_comments(src: Any, dst: Any, key: Any) -> None:
-    meta = _meta(src, key)
+    meta = entry_meta(src, key)
     if meta is None:
         return
     target = _meta_for_update(dst, key)
@@ -609,7 +615,7 @@ class _Reader:
                         if ev.tag is not None and ev.tag in ("!", "tag:yaml.org,2002:str"):
                             value: Any = text
                         else:
-                            value, canonical = _plain_value(text)
+                            value, canonical = plain_value(text)
                             if not canonical:
                                 meta_text = text
                     elif style == '"':
@@ -1251,12 +1257,12 @@ def _scalar_text_style(value: Any, meta: EntryMeta | None) -> tuple[str, int]:
     if isinstance(value, int):
         return str(int(value)), _PLAIN
     if isinstance(value, float):
-        return _format_float(value), _PLAIN
+        return format_float(value), _PLAIN
     return str(value), _PLAIN
 
 
 def _same_scalar(text: str, value: Any) -> bool:
-    parsed, _ = _plain_value(text)
+    parsed, _ = plain_value(text)
     if value is None or parsed is None:
         return value is None and parsed is None
     if isinstance(value, bool) or isinstance(parsed, bool):

@@ -3,17 +3,19 @@
 Where this sits: `pkg.meta.sqlite.SqliteMetadataStore` keeps one `MemoryIndex` and writes
 through to its file, so reads never touch disk; `MemoryMetadataStore` is the same index
 behind the `MetadataStore` protocol with nothing behind it, for tests of upper layers and
-for servers that are told to keep no state.
+for servers that are told to keep no state. Both are `IndexedStore`s: the reads and the
+calls made of other calls are written once, there.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Sequence
 
 from pkg.meta import metatypes
 from pkg.repository import errors
 
-__all__ = ["MemoryIndex", "MemoryMetadataStore"]
+__all__ = ["IndexedStore", "MemoryIndex", "MemoryMetadataStore", "updated_record"]
 
 
 class MemoryIndex:
@@ -58,12 +60,12 @@ class MemoryIndex:
                 )
             seen.add(key)
 
-    def existing(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
-        """The stored record `meta` would update; `NotFoundError` when there is none."""
-        current = self._records.get((meta.namespace, meta.name))
+    def existing(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta:
+        """The stored record of (namespace, name); `NotFoundError` when there is none."""
+        current = self._records.get((namespace, name))
         if current is None:
             raise errors.NotFoundError(
-                f'metadata of package revision "{meta.namespace}/{meta.name}" not found'
+                f'metadata of package revision "{namespace}/{name}" not found'
             )
         return current
 
@@ -107,16 +109,22 @@ def updated_record(
     return current if stored.same_content(current) else stored
 
 
-class MemoryMetadataStore:
-    """`metatypes.MetadataStore` in process memory only (lost when the process ends)."""
+class IndexedStore(abc.ABC):
+    """What a `metatypes.MetadataStore` over a `MemoryIndex` does the same whatever is
+    behind the index: reads from memory, `create` as a batch of one, `delete_repository`
+    as a `delete_many` of the repository's names, and refusing calls once closed.
 
-    def __init__(self) -> None:
-        self._index = MemoryIndex()
+    Subclasses write (`create_many`, `update`, `delete`, `delete_many`, `close`).
+    """
+
+    def __init__(self, index: MemoryIndex, description: str) -> None:
+        self._index = index
+        self._description = description
         self._closed = False
 
     def _check_open(self) -> None:
         if self._closed:
-            raise errors.BackendUnavailableError("metadata store is closed")
+            raise errors.BackendUnavailableError(f"{self._description} is closed")
 
     async def get(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta | None:
         self._check_open()
@@ -132,6 +140,23 @@ class MemoryMetadataStore:
         await self.create_many([meta])
         return meta
 
+    @abc.abstractmethod
+    async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_many(self, namespace: str, names: Iterable[str]) -> int: ...
+
+    async def delete_repository(self, namespace: str, repository: str) -> int:
+        names = self._index.repository_names(namespace, repository)
+        return await self.delete_many(namespace, names)
+
+
+class MemoryMetadataStore(IndexedStore):
+    """`metatypes.MetadataStore` in process memory only (lost when the process ends)."""
+
+    def __init__(self) -> None:
+        super().__init__(MemoryIndex(), "metadata store")
+
     async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
         self._check_open()
         self._index.check_create(metas)
@@ -140,7 +165,7 @@ class MemoryMetadataStore:
 
     async def update(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
         self._check_open()
-        current = self._index.existing(meta)
+        current = self._index.existing(meta.namespace, meta.name)
         stored = updated_record(current, meta)
         if stored is not current:
             self._index.put(stored)
@@ -148,21 +173,13 @@ class MemoryMetadataStore:
 
     async def delete(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta:
         self._check_open()
-        meta = self._index.remove(namespace, name)
-        if meta is None:
-            raise errors.NotFoundError(
-                f'metadata of package revision "{namespace}/{name}" not found'
-            )
+        meta = self._index.existing(namespace, name)
+        self._index.remove(namespace, name)
         return meta
 
     async def delete_many(self, namespace: str, names: Iterable[str]) -> int:
         self._check_open()
         return sum(self._index.remove(namespace, name) is not None for name in set(names))
-
-    async def delete_repository(self, namespace: str, repository: str) -> int:
-        self._check_open()
-        names = self._index.repository_names(namespace, repository)
-        return await self.delete_many(namespace, names)
 
     async def close(self) -> None:
         self._closed = True

@@ -124,8 +124,11 @@ def _from_row(row: _Row) -> metatypes.PackageRevisionMeta:
     )
 
 
-class SqliteMetadataStore:
-    """`metatypes.MetadataStore` over one SQLite file. Create with `open`."""
+class SqliteMetadataStore(memory.IndexedStore):
+    """`metatypes.MetadataStore` over one SQLite file. Create with `open`.
+
+    Reads are the index's (`memory.IndexedStore`); writes go to the file first, then to
+    memory."""
 
     def __init__(
         self,
@@ -134,12 +137,11 @@ class SqliteMetadataStore:
         conn: sqlite3.Connection,
         index: memory.MemoryIndex,
     ) -> None:
+        super().__init__(index, f"metadata store {path}")
         self._path = path
         self._executor = executor
         self._conn = conn
-        self._index = index
         self._write_lock = asyncio.Lock()
-        self._closed = False
 
     @classmethod
     async def open(cls, path: Path) -> SqliteMetadataStore:
@@ -164,22 +166,7 @@ class SqliteMetadataStore:
     def path(self) -> Path:
         return self._path
 
-    # -- reads: memory only ----------------------------------------------------------------
-    async def get(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta | None:
-        self._check_open()
-        return self._index.get(namespace, name)
-
-    async def list(
-        self, namespace: str | None = None, repository: str | None = None
-    ) -> list[metatypes.PackageRevisionMeta]:
-        self._check_open()
-        return self._index.records(namespace, repository)
-
     # -- writes: file first, then memory ------------------------------------------------------
-    async def create(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
-        await self.create_many([meta])
-        return meta
-
     async def create_many(self, metas: Sequence[metatypes.PackageRevisionMeta]) -> None:
         if metas:
             await _completed(self._create_many(metas))
@@ -199,7 +186,7 @@ class SqliteMetadataStore:
     async def _update(self, meta: metatypes.PackageRevisionMeta) -> metatypes.PackageRevisionMeta:
         async with self._write_lock:
             self._check_open()
-            current = self._index.existing(meta)
+            current = self._index.existing(meta.namespace, meta.name)
             stored = memory.updated_record(current, meta)
             if stored is not current:
                 await self._run(_write_sync, self._conn, [_to_row(stored)], [])
@@ -212,11 +199,7 @@ class SqliteMetadataStore:
     async def _delete(self, namespace: str, name: str) -> metatypes.PackageRevisionMeta:
         async with self._write_lock:
             self._check_open()
-            meta = self._index.get(namespace, name)
-            if meta is None:
-                raise errors.NotFoundError(
-                    f'metadata of package revision "{namespace}/{name}" not found'
-                )
+            meta = self._index.existing(namespace, name)
             await self._run(_write_sync, self._conn, [], [(namespace, name)])
             self._index.remove(namespace, name)
             return meta
@@ -235,10 +218,6 @@ class SqliteMetadataStore:
                 self._index.remove(namespace, name)
             return len(present)
 
-    async def delete_repository(self, namespace: str, repository: str) -> int:
-        names = self._index.repository_names(namespace, repository)
-        return await self.delete_many(namespace, names)
-
     async def close(self) -> None:
         """Wait for the write in flight, then close the file and release its lock."""
         if self._closed:
@@ -249,10 +228,6 @@ class SqliteMetadataStore:
         self._executor.shutdown(wait=True)
 
     # -- plumbing --------------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._closed:
-            raise errors.BackendUnavailableError(f"metadata store {self._path} is closed")
-
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 

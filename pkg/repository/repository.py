@@ -52,6 +52,7 @@ __all__ = [
     "WorkspaceName",
     "compose_package_name",
     "compose_package_revision_name",
+    "not_draft_error",
     "package_revision_uid",
     "parse_package_name",
     "parse_package_revision_name",
@@ -83,6 +84,15 @@ class Lifecycle(enum.StrEnum):
     def is_published(self) -> bool:
         """Published and DeletionProposed revisions are immutable and carry a revision."""
         return self in (Lifecycle.PUBLISHED, Lifecycle.DELETION_PROPOSED)
+
+
+def not_draft_error(lifecycle: Lifecycle) -> errors.ForbiddenError:
+    """Porch's refusal to change the files of a revision that is not a Draft (its text, for
+    the engine's check and the backends' own)."""
+    return errors.ForbiddenError(
+        f'cannot update a package revision with lifecycle value "{lifecycle.value}"; '
+        "package must be Draft"
+    )
 
 
 # --- keys ------------------------------------------------------------------------------

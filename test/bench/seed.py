@@ -4,12 +4,11 @@ Where it sits: :mod:`test.bench.run` calls :func:`prepare` before it registers t
 repositories with porch-server; :mod:`test.bench.floor` measures raw git work in a copy of
 the same repository. Nothing here talks to the server.
 
-The seed repository holds ``packages`` packages (``pkg-0000`` ...) with ``revisions``
-published revisions each, exactly as Porch would have left them (porch.md §4.1-4.2): per
-revision a draft commit annotated ``kpt:`` with the task (``init`` for v1, ``edit`` after),
-an approval merge commit on ``main`` (parents: the branch head and the draft commit; tree:
-the head's tree with the package directory replaced) and a tag ``<pkg>/v<N>`` on it. Each
-package holds what ``init`` writes (Kptfile, README.md, package-context.yaml) plus a
+The seed repository, registered as ``seed``, holds ``packages`` packages (``pkg-0000`` ...)
+with ``revisions`` published revisions each, exactly as Porch would have left them
+(:mod:`pkg.testing.seedrepo` writes it: per revision a draft commit annotated ``kpt:`` with
+the task, an approval merge commit on ``main`` and a tag ``<pkg>/v<N>``). Each package
+holds what ``init`` writes (Kptfile, README.md, package-context.yaml) plus a
 ``config.yaml`` that changes with every revision, so every revision has its own tree, as in
 a repository people really work in. The result is repacked (``git repack -a -d``): a
 repository a git server hands out is packed, and a fresh loose-object one is ~25x larger.
@@ -27,12 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import pygit2
-from pygit2 import enums as pygit2_enums
-
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.externalrepo.git import annotation, commit
 from pkg.task import init as inittask
+from pkg.testing import seedrepo
 
 __all__ = [
     "BRANCH",
@@ -45,10 +41,10 @@ __all__ = [
     "write_seed_repository",
 ]
 
-BRANCH: Final = "main"
-# Bump when the layout or content written here changes: cached seeds are rebuilt.
+BRANCH: Final = seedrepo.BRANCH
+# Bump when the layout or content written here (or by pkg.testing.seedrepo) changes:
+# cached seeds are rebuilt.
 LAYOUT_VERSION: Final = 1
-_AUTHOR: Final = commit.PORCH_AUTHOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,83 +88,21 @@ def package_files(name: str, revision: int) -> dict[str, str]:
     return files
 
 
-def _initial_commit(repo: pygit2.Repository, timestamp: int) -> pygit2.Oid:
-    """Porch's commit for a branch it creates (``createBranch: true``)."""
-    builder = repo.TreeBuilder()
-    builder.insert("README.md", repo.create_blob(b"Created by porch"), pygit2_enums.FileMode.BLOB)
-    return commit.create_commit(
-        repo,
-        tree=builder.write(),
-        parents=[],
-        message="Initial commit: Creating main branch",
-        author=_AUTHOR,
-        timestamp=timestamp,
-    )
-
-
 def write_empty_repository(path: Path) -> None:
     """A bare repository whose ``main`` holds only Porch's initial commit."""
-    repo = pygit2.init_repository(str(path), bare=True, initial_head=BRANCH)
-    head = _initial_commit(repo, int(time.time()) - 10)
-    repo.references.create(f"refs/heads/{BRANCH}", head)
-
-
-def _edit_task(name: str, revision: int) -> dict[str, object]:
-    return {"type": "edit", "edit": {"sourceRef": {"name": f"seed.{name}.v{revision - 1}"}}}
+    seedrepo.write_empty_repository(path)
 
 
 def write_seed_repository(path: Path, shape: SeedShape) -> None:
     """Write the seed repository (module docstring) at `path`, unpacked."""
-    repo = pygit2.init_repository(str(path), bare=True, initial_head=BRANCH)
-    # Commits a second apart as a real history has them: equal times make libgit2's
-    # history walks read far more than they need.
-    clock = int(time.time()) - 2 * shape.published - 10
-    head = _initial_commit(repo, clock)
-    head_tree = repo[head].peel(pygit2.Commit).tree
-    # Revision by revision across all packages, so a package's history interleaves with
-    # the others' as it would after months of use.
-    for number in range(1, shape.revisions + 1):
-        for index in range(shape.packages):
-            name = package_name(index)
-            task = (
-                {"type": "init", "init": {"description": f"{name} description"}}
-                if number == 1
-                else _edit_task(name, number)
-            )
-            package_tree = commit.build_tree(repo, package_files(name, number))
-            tree = commit.replace_subtree(repo, head_tree, name, package_tree)
-            draft = commit.create_commit(
-                repo,
-                tree=tree,
-                parents=[head],
-                message=annotation.annotate(
-                    annotation.human_message(str(task["type"])),
-                    package=name,
-                    workspace_name=f"v{number}",
-                    revision=0,
-                    task=task,
-                ),
-                author=_AUTHOR,
-                timestamp=clock + 1,
-            )
-            head = commit.create_commit(
-                repo,
-                tree=tree,
-                parents=[head, draft],
-                message=annotation.annotate(
-                    annotation.approval_message(name, number),
-                    package=name,
-                    workspace_name=f"v{number}",
-                    revision=number,
-                ),
-                author=_AUTHOR,
-                timestamp=clock + 2,
-            )
-            head_tree = repo[tree].peel(pygit2.Tree)
-            clock += 2
-            repo.references.create(f"refs/tags/{name}/v{number}", head)
-    repo.references.create(f"refs/heads/{BRANCH}", head, force=True)
-    repo.compress_references()
+    seedrepo.write_published_repository(
+        path,
+        repository="seed",
+        packages=[package_name(index) for index in range(shape.packages)],
+        revisions=shape.revisions,
+        files=package_files,
+        description=lambda name: f"{name} description",
+    )
 
 
 def _repack(path: Path) -> None:

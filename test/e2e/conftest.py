@@ -21,18 +21,14 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from test import porchserver
 
 __all__ = [
     "PorchServer",
@@ -43,23 +39,9 @@ __all__ = [
     "start_porch_server",
 ]
 
-_REPO = Path(__file__).resolve().parents[2]
 _START_TIMEOUT = 30.0
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _server_command() -> list[str]:
-    script = Path(sys.executable).parent / "porch-server"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, str(_REPO / "cmd" / "porch-server" / "main.py")]
+free_port = porchserver.free_port
 
 
 @dataclass
@@ -79,11 +61,11 @@ class PorchServer:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return porchserver.url(self.port)
 
     @property
     def kubeconfig(self) -> Path:
-        return self.data_dir / "kubeconfig"
+        return porchserver.kubeconfig(self.data_dir)
 
     @property
     def ca_file(self) -> Path:
@@ -109,63 +91,22 @@ class PorchServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def start(self) -> None:
-        command = [
-            *_server_command(),
-            "--standalone",
-            "--data-dir",
-            str(self.data_dir),
-            "--bind-address",
-            "127.0.0.1",
-            "--secure-port",
-            str(self.port),
-            "--write-kubeconfig",
-            str(self.kubeconfig),
-            *self.args,
-        ]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=self.data_dir.parent,
-            )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"porch-server exited with {self.process.returncode}:\n{self.log()}"
-                )
-            if self.kubeconfig.exists() and self.ca_file.exists():
-                context = ssl.create_default_context(cafile=str(self.ca_file))
-                try:
-                    with urllib.request.urlopen(
-                        f"{self.url}/readyz", context=context, timeout=2
-                    ) as r:
-                        if r.status == 200:
-                            return
-                except (urllib.error.URLError, OSError):
-                    pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"porch-server did not become ready:\n{self.log()}")
+        self.process = porchserver.start_standalone(
+            self.data_dir,
+            self.port,
+            self.args,
+            log_path=self.log_path,
+            env=self.env,
+            cwd=self.data_dir.parent,
+            timeout=_START_TIMEOUT,
+            log=self.log,
+        )
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         """Signal the process and wait for it; its exit code (None if it never ran)."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        code = self.process.returncode
+        code = porchserver.stop(self.process, signum, timeout)
         self.process = None
         return code
 

@@ -383,26 +383,27 @@ def kube_flags(*, with_user_flags: bool = True) -> Callable[[F], F]:
     def kube(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
         return _store(f"kube.{name}")
 
+    def kube_option(*names: str, field: str, **kwargs: Any) -> Callable[[F], F]:
+        """A flag whose value only goes to the client configuration (``Runtime.kube``)."""
+        return option(*names, expose_value=False, callback=kube(field), **kwargs)
+
     def timeout_callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         kube("request_timeout")(ctx, param, _request_timeout(ctx, param, value))
 
     decorators: list[Callable[[F], F]] = [
-        option(
+        kube_option(
             "--kubeconfig",
-            expose_value=False,
-            callback=kube("kubeconfig"),
+            field="kubeconfig",
             help="Path to the kubeconfig file to use for CLI requests.",
         ),
-        option(
+        kube_option(
             "--context",
-            expose_value=False,
-            callback=kube("context"),
+            field="context",
             help="The name of the kubeconfig context to use",
         ),
-        option(
+        kube_option(
             "--cluster",
-            expose_value=False,
-            callback=kube("cluster"),
+            field="cluster",
             help="The name of the kubeconfig cluster to use",
         ),
         option(
@@ -412,67 +413,58 @@ def kube_flags(*, with_user_flags: bool = True) -> Callable[[F], F]:
             callback=_store("namespace_flag"),
             help="If present, the namespace scope for this CLI request",
         ),
-        option(
+        kube_option(
             "-s",
             "--server",
-            expose_value=False,
-            callback=kube("server"),
+            field="server",
             help="The address and port of the Kubernetes API server",
         ),
-        option(
+        kube_option(
             "--tls-server-name",
-            expose_value=False,
-            callback=kube("tls_server_name"),
+            field="tls_server_name",
             help="Server name to use for server certificate validation.",
         ),
-        option(
+        kube_option(
             "--as",
             "impersonate_user",
-            expose_value=False,
-            callback=kube("impersonate_user"),
+            field="impersonate_user",
             hidden=True,
             help="Username to impersonate for the operation.",
         ),
-        option(
+        kube_option(
             "--as-group",
-            expose_value=False,
+            field="impersonate_groups",
             multiple=True,
             hidden=True,
-            callback=kube("impersonate_groups"),
             help="Group to impersonate (repeatable).",
         ),
-        option(
+        kube_option(
             "--as-uid",
-            expose_value=False,
-            callback=kube("impersonate_uid"),
+            field="impersonate_uid",
             help="UID to impersonate for the operation.",
         ),
-        option(
+        kube_option(
             "--certificate-authority",
-            expose_value=False,
+            field="certificate_authority",
             hidden=True,
-            callback=kube("certificate_authority"),
             help="Path to a cert file for the certificate authority",
         ),
-        option(
+        kube_option(
             "--client-certificate",
-            expose_value=False,
+            field="client_certificate",
             hidden=True,
-            callback=kube("client_certificate"),
             help="Path to a client certificate file",
         ),
-        option(
+        kube_option(
             "--client-key",
-            expose_value=False,
+            field="client_key",
             hidden=True,
-            callback=kube("client_key"),
             help="Path to a client key file for TLS",
         ),
-        option(
+        kube_option(
             "--token",
-            expose_value=False,
+            field="token",
             hidden=True,
-            callback=kube("token"),
             help="Bearer token for authentication to the API server",
         ),
         bool_flag(
@@ -512,24 +504,21 @@ def kube_flags(*, with_user_flags: bool = True) -> Callable[[F], F]:
     ]
     if with_user_flags:
         decorators += [
-            option(
+            kube_option(
                 "--user",
-                expose_value=False,
-                callback=kube("user"),
+                field="user",
                 help="The name of the kubeconfig user to use",
             ),
-            option(
+            kube_option(
                 "--username",
-                expose_value=False,
+                field="username",
                 hidden=True,
-                callback=kube("username"),
                 help="Username for basic authentication to the API server",
             ),
-            option(
+            kube_option(
                 "--password",
-                expose_value=False,
+                field="password",
                 hidden=True,
-                callback=kube("password"),
                 help="Password for basic authentication to the API server",
             ),
         ]

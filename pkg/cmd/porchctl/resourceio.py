@@ -33,6 +33,7 @@ from ruamel.yaml.error import YAMLError
 
 from pkg.apimachinery import codec
 from pkg.cmd.porchctl import cmdutil
+from pkg.kpt import pkgio, yamlutil
 
 __all__ = [
     "REVISION_METADATA_FILE",
@@ -49,10 +50,10 @@ REVISION_METADATA_FILE: Final = ".KptRevisionMetadata"
 REVISION_METADATA_KIND: Final = "KptRevisionMetadata"
 RESOURCE_LIST_API_VERSION: Final = "config.kubernetes.io/v1"
 
-_PATH: Final = "config.kubernetes.io/path"
-_INDEX: Final = "config.kubernetes.io/index"
-_INTERNAL_PATH: Final = "internal.config.kubernetes.io/path"
-_INTERNAL_INDEX: Final = "internal.config.kubernetes.io/index"
+_PATH: Final = pkgio.LEGACY_PATH_ANNOTATION
+_INDEX: Final = pkgio.LEGACY_INDEX_ANNOTATION
+_INTERNAL_PATH: Final = pkgio.PATH_ANNOTATION
+_INTERNAL_INDEX: Final = pkgio.INDEX_ANNOTATION
 _READER_ANNOTATIONS: Final = (_PATH, _INDEX, _INTERNAL_PATH, _INTERNAL_INDEX)
 _KRM_FILES: Final = ("*.yaml", "*.yml", "Kptfile", REVISION_METADATA_FILE)
 
@@ -135,14 +136,7 @@ def _is_krm_file(path: str) -> bool:
 
 
 def _annotate(document: CommentedMap, path: str, index: int) -> None:
-    metadata = document.get("metadata")
-    if not isinstance(metadata, CommentedMap):
-        metadata = CommentedMap()
-        document["metadata"] = metadata
-    annotations = metadata.get("annotations")
-    if not isinstance(annotations, CommentedMap):
-        annotations = CommentedMap()
-        metadata["annotations"] = annotations
+    annotations = yamlutil.ensure_map(document, "metadata", "annotations")
     for key, value in (
         (_INDEX, str(index)),
         (_PATH, path),

@@ -33,16 +33,17 @@ _DRAFT: Final[porchv1alpha1.PackageRevisionLifecycle] = "Draft"
 _PROPOSED: Final[porchv1alpha1.PackageRevisionLifecycle] = "Proposed"
 _PUBLISHED: Final[porchv1alpha1.PackageRevisionLifecycle] = "Published"
 _DELETION_PROPOSED: Final[porchv1alpha1.PackageRevisionLifecycle] = "DeletionProposed"
+_PACKAGE_REQUIRED: Final = "PACKAGE is a required positional argument"
 
 
-def for_each_package(
+def _for_each_name(
     names: Sequence[str],
-    action: Action,
+    work: Callable[[porchclient.Client, str, str], str],
     *,
-    check_readiness: bool,
-    missing_argument: str = "PACKAGE is a required positional argument",
+    missing_argument: str,
 ) -> None:
-    """Porch's RunForEachPackage (see the module docstring)."""
+    """Run ``work(client, namespace, name)`` for every name: its line on stdout, each
+    failure on stderr and, at the end, all of them in one error."""
     rt = flags.runtime()
     rt.check_namespace_flag()
     if not names:
@@ -51,21 +52,35 @@ def for_each_package(
     namespace = rt.namespace()
     failures = cmdutil.Failures(cmdutil.stderr())
     for name in names:
-
-        def attempt(name: str = name) -> str:
-            pr = porch.package_revisions.get(name, namespace=namespace)
-            if check_readiness and not porchclient.package_revision_is_ready(pr):
-                raise cmdutil.KptError("readiness conditions not met")
-            return action(porch, pr)
-
         try:
-            message = porchclient.retry_on_conflict(attempt)
+            message = work(porch, namespace, name)
         except (clienterrors.ClientError, cmdutil.KptError) as err:
             failures.add(name, err)
             continue
         if message:
             cmdutil.write(cmdutil.stdout(), message + "\n")
     failures.raise_if_any()
+
+
+def for_each_package(
+    names: Sequence[str],
+    action: Action,
+    *,
+    check_readiness: bool,
+    missing_argument: str = _PACKAGE_REQUIRED,
+) -> None:
+    """Porch's RunForEachPackage (see the module docstring)."""
+
+    def work(porch: porchclient.Client, namespace: str, name: str) -> str:
+        def attempt() -> str:
+            pr = porch.package_revisions.get(name, namespace=namespace)
+            if check_readiness and not porchclient.package_revision_is_ready(pr):
+                raise cmdutil.KptError("readiness conditions not met")
+            return action(porch, pr)
+
+        return porchclient.retry_on_conflict(attempt)
+
+    _for_each_name(names, work, missing_argument=missing_argument)
 
 
 def _lifecycle(pr: porchv1alpha1.PackageRevision) -> str:
@@ -222,18 +237,9 @@ def propose_delete(*, names: Sequence[str]) -> None:
 @flags.api_version_flag
 def delete(*, names: Sequence[str]) -> None:
     """Delete package revisions."""
-    rt = flags.runtime()
-    rt.check_namespace_flag()
-    if not names:
-        raise cmdutil.KptError("PACKAGE is a required positional argument")
-    porch = rt.client()
-    namespace = rt.namespace()
-    failures = cmdutil.Failures(cmdutil.stderr())
-    for name in names:
-        try:
-            porch.package_revisions.delete(name, namespace=namespace)
-        except clienterrors.ClientError as err:
-            failures.add(name, err)
-            continue
-        cmdutil.write(cmdutil.stdout(), f"{name} deleted\n")
-    failures.raise_if_any()
+    _for_each_name(names, _delete, missing_argument=_PACKAGE_REQUIRED)
+
+
+def _delete(porch: porchclient.Client, namespace: str, name: str) -> str:
+    porch.package_revisions.delete(name, namespace=namespace)
+    return f"{name} deleted"

@@ -4,11 +4,12 @@ Not a test (speed targets live in benchmarks): run it by hand or from `make benc
 
     .venv/bin/python -m pkg.externalrepo.git.bench_list [--packages 1000] [--revisions 10] [--http]
 
-It writes, with pygit2, a bare repository in Porch's layout holding `packages` packages with
-`revisions` published revisions each (draft commit with a `kpt:` init/edit annotation, approval
-merge commit on `main`, tag `<pkg>/v<N>`), opens it through `open_repository` (a `file://`
-URL, local repositories allowed, so the repository is used in place; with `--http` through a
-loopback `git http-backend`, so through a cache clone and `git push`), and reports:
+It writes, with `pkg.testing.seedrepo`, a bare repository in Porch's layout holding `packages`
+packages with `revisions` published revisions each (draft commit with a `kpt:` init/edit
+annotation, approval merge commit on `main`, tag `<pkg>/v<N>`), opens it through
+`open_repository` (a `file://` URL, local repositories allowed, so the repository is used in
+place; with `--http` through a loopback `git http-backend`, so through a cache clone and
+`git push`), and reports:
 
 - the first listing (cold: every ref's facts computed once),
 - `refresh()` that fetches nothing, then the listing (target: < 50 ms),
@@ -26,84 +27,29 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pygit2
-from pygit2 import enums as pygit2_enums
-
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.externalrepo.git import annotation, cache, commit, git
+from pkg.externalrepo.git import cache, git
 from pkg.repository import repository as repo_api
-from pkg.testing import gitserver, repositories
+from pkg.testing import gitserver, repositories, seedrepo
 
 _KPTFILE = "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: {name}\n"
-_INIT = {"type": "init", "init": {"description": "benchmark package"}}
+_INIT_DESCRIPTION = "benchmark package"
+_INIT = {"type": "init", "init": {"description": _INIT_DESCRIPTION}}
 
 
 def build_repository(path: Path, packages: int, revisions: int) -> None:
     """A bare repository with `packages` x `revisions` published revisions, Porch-shaped."""
-    repo = pygit2.init_repository(str(path), bare=True, initial_head="main")
-    author = commit.PORCH_AUTHOR
-    readme = repo.create_blob(b"benchmark\n")
-    builder = repo.TreeBuilder()
-    builder.insert("README.md", readme, pygit2_enums.FileMode.BLOB)
-    # Commits a second apart, as a real history has (equal times make libgit2's walks
-    # read far more history than they need).
-    clock = int(time.time()) - 2 * packages * revisions - 10
-    head = commit.create_commit(
-        repo,
-        tree=builder.write(),
-        parents=[],
-        message="Initial commit",
-        author=author,
-        timestamp=clock,
+    seedrepo.write_published_repository(
+        path,
+        repository="bench",
+        packages=[f"pkg-{index:04d}" for index in range(packages)],
+        revisions=revisions,
+        files=lambda name, number: {
+            "Kptfile": _KPTFILE.format(name=name),
+            "config.yaml": f"revision: {number}\npackage: {name}\n",
+        },
+        description=lambda name: _INIT_DESCRIPTION,
     )
-    for number in range(1, revisions + 1):
-        for index in range(packages):
-            name = f"pkg-{index:04d}"
-            files = {
-                "Kptfile": _KPTFILE.format(name=name),
-                "config.yaml": f"revision: {number}\npackage: {name}\n",
-            }
-            package_tree = commit.build_tree(repo, files)
-            head_tree = repo[head].peel(pygit2.Commit).tree
-            task = (
-                _INIT
-                if number == 1
-                else {
-                    "type": "edit",
-                    "edit": {"sourceRef": {"name": f"bench.{name}.v{number - 1}"}},
-                }
-            )
-            draft = commit.create_commit(
-                repo,
-                tree=commit.replace_subtree(repo, head_tree, name, package_tree),
-                parents=[head],
-                message=annotation.annotate(
-                    annotation.human_message(str(task["type"])),
-                    package=name,
-                    workspace_name=f"v{number}",
-                    revision=0,
-                    task=task,
-                ),
-                author=author,
-                timestamp=clock + 1,
-            )
-            head = commit.create_commit(
-                repo,
-                tree=commit.replace_subtree(repo, head_tree, name, package_tree),
-                parents=[head, draft],
-                message=annotation.annotate(
-                    annotation.approval_message(name, number),
-                    package=name,
-                    workspace_name=f"v{number}",
-                    revision=number,
-                ),
-                author=author,
-                timestamp=clock + 2,
-            )
-            clock += 2
-            repo.references.create(f"refs/tags/{name}/v{number}", head)
-    repo.references.create("refs/heads/main", head, force=True)
-    repo.compress_references()
 
 
 async def _timed(operation: Callable[[], Awaitable[object]]) -> float:

@@ -408,10 +408,7 @@ class GitPackageRevisionDraft:
         message: str | None = None,
     ) -> None:
         if self.base is not None and self.base.lifecycle.is_published:
-            raise errors.ForbiddenError(
-                f"cannot update a package revision with lifecycle value "
-                f'"{self.base.lifecycle}"; package must be Draft'
-            )
+            raise repo_api.not_draft_error(self.base.lifecycle)
         files = dict(resources)
         with tracer.start_as_current_span(
             "gitPackageRevisionDraft::UpdateResources", attributes=_attributes(self.key)

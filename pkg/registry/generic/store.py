@@ -32,13 +32,10 @@ Semantics, as Kubernetes' generic registry over etcd has them:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import bisect
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Generic, TypeVar
 
 from opentelemetry import trace
@@ -49,7 +46,7 @@ from api.meta import v1 as metav1
 from pkg.apimachinery import codec, errors, field, fields, labels, user
 from pkg.registry.generic import sqlite, watchcache
 from pkg.registry.generic import strategy as strategies
-from pkg.registry.rest import create, objectmeta, rest, tableconvertor
+from pkg.registry.rest import create, objectmeta, paging, rest, tableconvertor
 from pkg.registry.rest import update as restupdate
 
 __all__ = [
@@ -115,29 +112,6 @@ class ObjectList(Generic[ObjT]):
 
     items: list[ObjT]
     resource_version: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Continue:
-    resource_version: int
-    namespace: str
-    name: str
-
-    def encode(self) -> str:
-        data = json.dumps(
-            {"v": 1, "rv": self.resource_version, "ns": self.namespace, "name": self.name},
-            separators=(",", ":"),
-        )
-        return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> _Continue:
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return cls(int(data["rv"]), str(data["ns"]), str(data["name"]))
-        except (ValueError, KeyError, TypeError, binascii.Error) as err:
-            raise errors.new_bad_request(f"continue key is not valid: {err}") from None
 
 
 class Store(Generic[ObjT]):
@@ -231,41 +205,28 @@ class Store(Generic[ObjT]):
                 raise errors.new_bad_request(
                     "specifying resource version is not allowed when using continue"
                 )
-            token = _Continue.decode(options.continue_token)
+            token = paging.decode_continue(options.continue_token, int)
             if token.resource_version < self._history.floor:
                 raise errors.new_resource_expired(
                     "The provided continue parameter is too old to display a consistent list "
                     "result. You can start a new list without the continue parameter."
                 )
             list_rv = token.resource_version
-            start = (token.namespace, token.name)
+            start = token.after
         else:
             self._check_list_resource_version(options)
 
         index = 0 if start is None else bisect.bisect_right(self._keys, start)
-        items: list[ObjT] = []
-        remaining = 0
-        last: tuple[str, str] | None = None
-        for key in self._keys[index:]:
-            if ctx.namespace is not None and key[0] != ctx.namespace:
-                continue
-            obj = self._objects[key]
-            if not matches(obj):
-                continue
-            if options.limit and len(items) >= options.limit:
-                remaining += 1
-                continue
-            items.append(obj.model_copy(deep=True))
-            last = key
-        token_out = None
-        if remaining and last is not None:
-            token_out = _Continue(list_rv, *last).encode()
-        return rest.ListResult(
-            items=items,
-            resource_version=str(list_rv),
-            continue_token=token_out,
-            remaining_item_count=remaining if token_out else None,
+        in_namespace = (
+            (key, self._objects[key])
+            for key in self._keys[index:]
+            if ctx.namespace is None or key[0] == ctx.namespace
         )
+        result = paging.page(
+            ((k, o) for k, o in in_namespace if matches(o)), options.limit, list_rv
+        )
+        # Copies of the page only (callers may change them; the rest are only counted).
+        return replace(result, items=[obj.model_copy(deep=True) for obj in result.items])
 
     def _check_list_resource_version(self, options: rest.ListOptions) -> None:
         requested = _parse_resource_version(options.resource_version)

@@ -14,15 +14,11 @@ as Porch's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from pydantic import BaseModel
 
-from api import resourceinfo
-from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.engine import engine
 from pkg.registry.porch import fieldselector, packagecommon, table
 from pkg.registry.rest import rest
 
@@ -32,26 +28,13 @@ INFO: Final = porchv1alpha1.PACKAGES
 _SPAN: Final = "packages::"
 
 
-class PackageStorage:
+class PackageStorage(packagecommon.Storage):
     """``Getter``, ``Lister`` and ``TableConvertor`` of ``packages`` over one engine."""
 
-    def __init__(self, cad: engine.CaDEngine) -> None:
-        self._engine = cad
-
-    @property
-    def resource(self) -> resourceinfo.ResourceInfo:
-        return INFO
-
-    def new_object(self) -> type[BaseModel]:
-        return porchv1alpha1.PorchPackage
-
-    def new_list(self) -> type[BaseModel]:
-        return porchv1alpha1.PorchPackageList
-
-    def convert_to_table(
-        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
-    ) -> metav1.Table:
-        return table.PACKAGES.convert_to_table(ctx, objects, include_object)
+    resource_info = INFO
+    model = porchv1alpha1.PorchPackage
+    list_model = porchv1alpha1.PorchPackageList
+    columns = table.PACKAGES
 
     async def get(self, ctx: rest.RequestContext, name: str) -> BaseModel:
         with packagecommon.operation(_SPAN + "Get", ctx, INFO, name):

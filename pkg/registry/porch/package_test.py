@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 from pydantic import BaseModel
 
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import errors, fields, labels
-from pkg.engine import enginetesting
+from pkg.apimachinery import fields, labels
 from pkg.registry.porch import package, packagerevision, porchtesting
 from pkg.registry.rest import rest, resttest
 
@@ -19,13 +16,6 @@ NS = "default"
 # its package), carry no labels and no resourceVersion: list, list_label_selector and
 # list_resource_version do not apply, and neither do the create checks.
 CHECKS = ["get_not_found", "list_field_selector", "list_paging"]
-
-
-def new_revision(namespace: str, name: str) -> BaseModel:
-    obj = enginetesting.package_revision(name, porchtesting.WORKSPACE, namespace=namespace)
-    assert obj.metadata is not None
-    obj.metadata.name = name
-    return obj
 
 
 @pytest.mark.parametrize("check", CHECKS)
@@ -46,20 +36,9 @@ async def test_conformance(check: str) -> None:
             creater=packagerevision.PackageRevisionStorage(fake.engine),
             view=view,
         ),
-        new_object=new_revision,
+        new_object=porchtesting.conformance_revision,
     )
     await tester.run(check)
-
-
-@pytest.fixture
-def porch() -> porchtesting.Porch:
-    return porchtesting.Porch(porchtesting.new_engine())
-
-
-async def _status(action: Awaitable[object]) -> errors.StatusError:
-    with pytest.raises(errors.StatusError) as info:
-        await action
-    return info.value
 
 
 async def test_a_package_shows_its_latest_published_revision(porch: porchtesting.Porch) -> None:
@@ -108,13 +87,17 @@ async def test_list_filters_by_repository_package_and_labels(porch: porchtesting
 async def test_list_refuses_selectors_it_cannot_serve(
     porch: porchtesting.Porch, selector: str, message: str
 ) -> None:
-    err = await _status(porch.list(porch.packages, field_selector=fields.parse(selector)))
+    err = await porchtesting.status_error(
+        porch.list(porch.packages, field_selector=fields.parse(selector))
+    )
     assert (err.code, err.reason, err.message) == (400, "BadRequest", message)
 
 
 async def test_get_of_a_missing_package_is_not_found(porch: porchtesting.Porch) -> None:
     assert isinstance(porch.packages, rest.Getter)
-    err = await _status(porch.packages.get(porchtesting.context(NS), "repo.nosuch"))
+    err = await porchtesting.status_error(
+        porch.packages.get(porchtesting.context(NS), "repo.nosuch")
+    )
     assert (err.code, err.message) == (404, 'packages.porch.kpt.dev "repo.nosuch" not found')
 
 

@@ -7,7 +7,10 @@ Where this sits: every storage of this package (``packagerevision``,
 built here. Each call runs inside :func:`operation`, which opens the REST layer's span
 (named as Porch names it: ``[START]::packageRevisions::Get``) and turns every domain error
 the engine raises into a Kubernetes Status through :mod:`pkg.registry.porch.interpret`.
-Lists are paged here (``limit``/``continue``, beyond Porch, which ignores both).
+The storages derive from :class:`Storage`, which serves their model types and tables and
+runs every update the same way (read, apply, check, strategy, write). Lists are paged
+here (``limit``/``continue``, beyond Porch, which ignores both), with the tokens of
+:mod:`pkg.registry.rest.paging`.
 
 Objects the storages return are the engine's, shared with the cache and its watchers: the
 API server only encodes them. Updates hand the strategies and the ``UpdatedObjectInfo``
@@ -16,30 +19,29 @@ deep copies, since those change what they are given.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import ClassVar, Final, TypeVar
 
 from opentelemetry import trace
 from pydantic import BaseModel
 
 from api import resourceinfo
+from api.meta import v1 as metav1
 from pkg.apimachinery import errors
 from pkg.engine import engine
 from pkg.engine import errors as engineerrors
 from pkg.registry.porch import interpret
-from pkg.registry.rest import objectmeta, rest
+from pkg.registry.rest import objectmeta, paging, rest, update
 from pkg.repository import errors as repoerrors
 
 __all__ = [
     "NAMESPACE_REQUIRED",
+    "Storage",
     "check_resource_version",
     "engine_context",
     "ensure_body_name",
+    "expect",
     "operation",
     "page",
     "require_namespace",
@@ -50,6 +52,84 @@ tracer = trace.get_tracer("packagerevision")
 """One tracer for the REST layer, named as Porch's (its spans are ``[START]::<type>::<verb>``)."""
 
 NAMESPACE_REQUIRED: Final = "namespace must be specified"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class Storage:
+    """What every storage of this package is: one resource served over one engine, with its
+    model types and its ``kubectl get`` columns (``rest.Storage`` and ``TableConvertor``).
+
+    Subclasses set the four class attributes and implement the capability methods their
+    resource supports (``get``, ``list``, ``update`` ...), calling the engine as
+    ``self._engine``.
+    """
+
+    resource_info: ClassVar[resourceinfo.ResourceInfo]
+    model: ClassVar[type[BaseModel]]
+    list_model: ClassVar[type[BaseModel]]
+    columns: ClassVar[rest.TableConvertor]
+
+    def __init__(self, cad: engine.CaDEngine) -> None:
+        self._engine = cad
+
+    @property
+    def resource(self) -> resourceinfo.ResourceInfo:
+        return self.resource_info
+
+    def new_object(self) -> type[BaseModel]:
+        return self.model
+
+    def new_list(self) -> type[BaseModel]:
+        return self.list_model
+
+    def convert_to_table(
+        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
+    ) -> metav1.Table:
+        return self.columns.convert_to_table(ctx, objects, include_object)
+
+    async def _update(
+        self,
+        span_name: str,
+        ctx: rest.RequestContext,
+        name: str,
+        obj_info: rest.UpdatedObjectInfo,
+        *,
+        model: type[_M],
+        strategy: update.UpdateStrategy,
+        read: Callable[[engine.EngineContext, str], Awaitable[_M]],
+        write: Callable[[engine.EngineContext, str, _M], Awaitable[_M]],
+        create: Callable[[_M], Awaitable[_M]] | None = None,
+    ) -> tuple[BaseModel, bool]:
+        """An update (``rest.Updater``) as every storage here makes it, in its span.
+
+        ``read`` fetches the current object from the engine. When it exists, ``obj_info``
+        is applied to a deep copy (the engine's object is shared with the cache), the body
+        must be a ``model`` named as the URL, the resourceVersion precondition must hold
+        (:func:`check_resource_version`), and after the strategy's update driver ``write``
+        stores it: ``(stored, False)``. When it is missing, the body's name is still checked
+        first (400 beats 404); then the 404 stands, unless there is a ``create`` (PUT with
+        ``force_allow_create``, server-side apply): ``(create(body), True)``.
+        """
+        info = self.resource_info
+        with operation(span_name, ctx, info, name):
+            require_namespace(ctx)
+            ectx = engine_context(ctx)
+            try:
+                current = await read(ectx, name)
+            except repoerrors.NotFoundError:
+                body = await obj_info.updated_object(ctx, None)
+                ensure_body_name(body, name)
+                if create is None:
+                    raise
+                return await create(expect(body, model)), True
+            old = current.model_copy(deep=True)
+            new = expect(await obj_info.updated_object(ctx, old.model_copy(deep=True)), model)
+            ensure_body_name(new, name)
+            check_resource_version(info, name, new, old)
+            kind = errors.GroupKind(info.group, info.kind)
+            update.before_update(strategy, ctx, new, old, kind)
+            return await write(ectx, name, new), False
 
 
 def engine_context(ctx: rest.RequestContext) -> engine.EngineContext:
@@ -94,6 +174,13 @@ def operation(
             raise status from err
 
 
+def expect(obj: BaseModel, model: type[_M]) -> _M:
+    """``obj`` as the ``model`` a storage speaks; 400 when a body is of another kind."""
+    if not isinstance(obj, model):
+        raise errors.new_bad_request(f"expected {model.__name__} object, got {type(obj).__name__}")
+    return obj
+
+
 def ensure_body_name(obj: BaseModel, name: str) -> None:
     """An update's body names the object of the URL: filled in when left out, 400 when
     it names another one."""
@@ -124,36 +211,11 @@ def check_resource_version(
 
 
 # --- paging ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Continue:
-    """Where the next page starts: after (namespace, name), in the list of ``resource_version``.
-
-    Porch keeps no snapshots, so the next page is read from the current state (as a
-    Kubernetes list whose continue token outlived its snapshot); the first page's
-    resourceVersion is kept, so that a watch from it replays whatever changed meanwhile.
-    """
-
-    resource_version: str
-    namespace: str
-    name: str
-
-    def encode(self) -> str:
-        data = json.dumps(
-            {"v": 1, "rv": self.resource_version, "ns": self.namespace, "name": self.name},
-            separators=(",", ":"),
-        )
-        return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> _Continue:
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return cls(str(data["rv"]), str(data["ns"]), str(data["name"]))
-        except (ValueError, KeyError, TypeError, binascii.Error) as err:
-            raise errors.new_bad_request(f"continue key is not valid: {err}") from None
+#
+# Porch keeps no snapshots, so a continued list is read from the current state (as a
+# Kubernetes list whose continue token outlived its snapshot); the first page's
+# resourceVersion stays in the token, so that a watch from it replays whatever changed
+# meanwhile.
 
 
 def start_after(options: rest.ListOptions) -> tuple[str, str] | None:
@@ -163,8 +225,7 @@ def start_after(options: rest.ListOptions) -> tuple[str, str] | None:
     """
     if not options.continue_token:
         return None
-    token = _Continue.decode(options.continue_token)
-    return token.namespace, token.name
+    return paging.decode_continue(options.continue_token, str).after
 
 
 def page(
@@ -172,29 +233,19 @@ def page(
 ) -> rest.ListResult:
     """One page of ``items`` (sorted by namespace, name) as ``options.limit`` and
     ``options.continue_token`` ask; without a limit, everything."""
-    start = start_after(options)
     list_rv = resource_version
+    start: tuple[str, str] | None = None
     if options.continue_token:
-        list_rv = _Continue.decode(options.continue_token).resource_version
-    selected: list[BaseModel] = []
-    remaining = 0
-    last: tuple[str, str] | None = None
-    for item in items:
-        meta = objectmeta.meta_of(item)
-        key = (meta.namespace or "", meta.name or "")
-        if start is not None and key <= start:
-            continue
-        if options.limit and len(selected) >= options.limit:
-            remaining += 1
-            continue
-        selected.append(item)
-        last = key
-    token = None
-    if remaining and last is not None:
-        token = _Continue(list_rv, *last).encode()
-    return rest.ListResult(
-        items=selected,
-        resource_version=list_rv,
-        continue_token=token,
-        remaining_item_count=remaining if token else None,
+        token = paging.decode_continue(options.continue_token, str)
+        list_rv, start = token.resource_version, token.after
+    keyed = ((_key(item), item) for item in items)
+    return paging.page(
+        ((key, item) for key, item in keyed if start is None or key > start),
+        options.limit,
+        list_rv,
     )
+
+
+def _key(item: BaseModel) -> tuple[str, str]:
+    meta = objectmeta.meta_of(item)
+    return meta.namespace or "", meta.name or ""

@@ -26,19 +26,17 @@ Porch's semantics where Kubernetes resources differ:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Final
 
 from pydantic import BaseModel
 
-from api import resourceinfo
 from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
 from pkg.apimachinery import errors, field
 from pkg.engine import engine
 from pkg.registry.porch import fieldselector, packagecommon, strategy, table, watch
-from pkg.registry.rest import create, rest, update
-from pkg.repository import errors as repoerrors
+from pkg.registry.rest import create, rest
 
 __all__ = ["PackageRevisionStorage"]
 
@@ -47,33 +45,14 @@ KIND: Final = errors.GroupKind(porchv1alpha1.GROUP, strategy.KIND)
 _SPAN: Final = "[START]::packageRevisions::"
 
 
-def _revision(obj: BaseModel) -> porchv1alpha1.PackageRevision:
-    if not isinstance(obj, porchv1alpha1.PackageRevision):
-        raise errors.new_bad_request(f"expected PackageRevision object, got {type(obj).__name__}")
-    return obj
-
-
-class PackageRevisionStorage:
+class PackageRevisionStorage(packagecommon.Storage):
     """``Getter``, ``Lister``, ``Watcher``, ``Creater``, ``Updater``, ``GracefulDeleter`` and
     ``TableConvertor`` of ``packagerevisions`` over one engine."""
 
-    def __init__(self, cad: engine.CaDEngine) -> None:
-        self._engine = cad
-
-    @property
-    def resource(self) -> resourceinfo.ResourceInfo:
-        return INFO
-
-    def new_object(self) -> type[BaseModel]:
-        return porchv1alpha1.PackageRevision
-
-    def new_list(self) -> type[BaseModel]:
-        return porchv1alpha1.PackageRevisionList
-
-    def convert_to_table(
-        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
-    ) -> metav1.Table:
-        return table.PACKAGE_REVISIONS.convert_to_table(ctx, objects, include_object)
+    resource_info = INFO
+    model = porchv1alpha1.PackageRevision
+    list_model = porchv1alpha1.PackageRevisionList
+    columns = table.PACKAGE_REVISIONS
 
     # -- read -------------------------------------------------------------------------------
 
@@ -100,7 +79,7 @@ class PackageRevisionStorage:
     async def create(
         self, ctx: rest.RequestContext, obj: BaseModel, options: rest.CreateOptions
     ) -> BaseModel:
-        revision = _revision(obj)
+        revision = packagecommon.expect(obj, porchv1alpha1.PackageRevision)
         with packagecommon.operation(
             _SPAN + "Create", ctx, INFO, strategy.computed_name(revision) or ""
         ):
@@ -124,23 +103,20 @@ class PackageRevisionStorage:
         obj_info: rest.UpdatedObjectInfo,
         options: rest.UpdateOptions,
     ) -> tuple[BaseModel, bool]:
-        with packagecommon.operation(_SPAN + "Update", ctx, INFO, name):
-            packagecommon.require_namespace(ctx)
-            ectx = packagecommon.engine_context(ctx)
-            try:
-                current = await self._engine.get_package_revision(ectx, name)
-            except repoerrors.NotFoundError:
-                body = _revision(await obj_info.updated_object(ctx, None))
-                packagecommon.ensure_body_name(body, name)
-                if not options.force_allow_create:
-                    raise
-                return await self._create_on_update(ctx, name, body), True
-            old = current.model_copy(deep=True)
-            new = _revision(await obj_info.updated_object(ctx, old.model_copy(deep=True)))
-            packagecommon.ensure_body_name(new, name)
-            packagecommon.check_resource_version(INFO, name, new, old)
-            update.before_update(strategy.STRATEGY, ctx, new, old, KIND)
-            return await self._engine.update_package_revision(ectx, name, new), False
+        async def create(body: porchv1alpha1.PackageRevision) -> porchv1alpha1.PackageRevision:
+            return await self._create_on_update(ctx, name, body)
+
+        return await self._update(
+            _SPAN + "Update",
+            ctx,
+            name,
+            obj_info,
+            model=porchv1alpha1.PackageRevision,
+            strategy=strategy.STRATEGY,
+            read=self._engine.get_package_revision,
+            write=self._engine.update_package_revision,
+            create=create if options.force_allow_create else None,
+        )
 
     async def _create_on_update(
         self, ctx: rest.RequestContext, name: str, obj: porchv1alpha1.PackageRevision

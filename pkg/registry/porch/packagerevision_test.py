@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 
 import pytest
 from pydantic import BaseModel
 
 from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import codec, errors, fields, labels
+from pkg.apimachinery import codec, fields, labels
 from pkg.cache import cachetesting
 from pkg.engine import enginetesting
 from pkg.registry.porch import packagerevision, porchtesting
@@ -33,13 +32,6 @@ NOT_PORCH = {
     "update",
     "watch_live_events",
 }
-
-
-def new_revision(namespace: str, name: str) -> BaseModel:
-    obj = enginetesting.package_revision(name, porchtesting.WORKSPACE, namespace=namespace)
-    assert obj.metadata is not None
-    obj.metadata.name = name
-    return obj
 
 
 def label_kptfile(obj: BaseModel) -> None:
@@ -69,7 +61,7 @@ async def test_conformance(check: str) -> None:
     storage = packagerevision.PackageRevisionStorage(fake.engine)
     tester = resttest.Tester(
         porchtesting.ResttestAdapter(storage),
-        new_object=new_revision,
+        new_object=porchtesting.conformance_revision,
         update=label_kptfile,
         invalid=publish_on_create,
         allow_unconditional_update=False,
@@ -85,28 +77,6 @@ NS = "default"
 CTX = porchtesting.context(NS)
 
 
-@pytest.fixture
-def porch() -> porchtesting.Porch:
-    return porchtesting.Porch(porchtesting.new_engine())
-
-
-def _spec(obj: BaseModel) -> porchv1alpha1.PackageRevisionSpec:
-    assert isinstance(obj, porchv1alpha1.PackageRevision) and obj.spec is not None
-    return obj.spec
-
-
-def _meta(obj: BaseModel) -> metav1.ObjectMeta:
-    meta = getattr(obj, "metadata", None)
-    assert isinstance(meta, metav1.ObjectMeta)
-    return meta
-
-
-async def _status(action: Awaitable[object]) -> errors.StatusError:
-    with pytest.raises(errors.StatusError) as info:
-        await action
-    return info.value
-
-
 async def test_create_names_the_revision_from_its_spec_and_warns_about_a_given_name(
     porch: porchtesting.Porch,
 ) -> None:
@@ -117,12 +87,12 @@ async def test_create_names_the_revision_from_its_spec_and_warns_about_a_given_n
     assert isinstance(porch.revisions, rest.Creater)
     created = await porch.revisions.create(ctx, obj, rest.CreateOptions())
 
-    meta = _meta(created)
+    meta = porchtesting.meta_of(created)
     assert meta.name == "repo.blue.app.first"
     assert meta.namespace == NS
     assert meta.uid and meta.resource_version and meta.creation_timestamp is not None
-    assert _spec(created).lifecycle == "Draft"
-    assert _spec(created).package_name == "blue/app"
+    assert porchtesting.spec_of(created).lifecycle == "Draft"
+    assert porchtesting.spec_of(created).package_name == "blue/app"
     assert ctx.warnings == [
         "metadata.name 'my-own-name' is ignored: package revisions are named "
         "<repository>.<package path>.<workspaceName> ('repo.blue.app.first')"
@@ -137,7 +107,7 @@ async def test_create_ignores_generate_name_with_a_warning(porch: porchtesting.P
     ctx = porchtesting.context(NS)
     assert isinstance(porch.revisions, rest.Creater)
     created = await porch.revisions.create(ctx, obj, rest.CreateOptions())
-    assert _meta(created).name == "repo.app.ws"
+    assert porchtesting.meta_of(created).name == "repo.app.ws"
     assert ctx.warnings and "metadata.generateName 'app-' is ignored" in ctx.warnings[0]
 
 
@@ -166,7 +136,7 @@ async def test_create_refuses_requests_without_a_place(
 ) -> None:
     obj = enginetesting.package_revision("app", "ws", repository=repository)
     assert isinstance(porch.revisions, rest.Creater)
-    err = await _status(
+    err = await porchtesting.status_error(
         porch.revisions.create(porchtesting.context(namespace), obj, rest.CreateOptions())
     )
     assert (err.code, err.reason, err.message) == (code, reason, message)
@@ -179,7 +149,7 @@ async def test_create_refuses_the_latest_label_before_touching_the_repository(
         "app", "Bad_WS", labels={porchv1alpha1.LATEST_REVISION_LABEL: "true"}
     )
     assert isinstance(porch.revisions, rest.Creater)
-    err = await _status(porch.revisions.create(CTX, obj, rest.CreateOptions()))
+    err = await porchtesting.status_error(porch.revisions.create(CTX, obj, rest.CreateOptions()))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.details is not None
     assert [c.field for c in err.details.causes or []] == [
@@ -194,7 +164,7 @@ async def test_create_of_an_existing_workspace_is_already_exists_with_porchs_tex
 ) -> None:
     await porch.create("app", "ws")
     assert isinstance(porch.revisions, rest.Creater)
-    err = await _status(
+    err = await porchtesting.status_error(
         porch.revisions.create(
             CTX, enginetesting.package_revision("app", "ws"), rest.CreateOptions()
         )
@@ -215,7 +185,7 @@ async def test_clone_of_an_existing_package_keeps_porchs_text(porch: porchtestin
         {"type": "clone", "clone": {"upstreamRef": {"upstreamRef": {"name": "repo.upstream.v1"}}}}
     )
     assert isinstance(porch.revisions, rest.Creater)
-    err = await _status(
+    err = await porchtesting.status_error(
         porch.revisions.create(
             CTX,
             enginetesting.package_revision("basens-clone", "ws2", tasks=[clone]),
@@ -238,7 +208,9 @@ async def test_list_is_sorted_across_namespaces_and_reports_the_event_sequence(
     await porch.create("a")
     await porch.create("a", namespace="another")
     everywhere = await porch.list(namespace=None)
-    assert [(_meta(o).namespace, _meta(o).name) for o in everywhere.items] == [
+    assert [
+        (porchtesting.meta_of(o).namespace, porchtesting.meta_of(o).name) for o in everywhere.items
+    ] == [
         ("another", "repo.a.ws"),
         ("default", "repo.a.ws"),
         ("default", "repo.b.ws"),
@@ -309,7 +281,7 @@ async def test_list_pages_with_limit_and_continue(porch: porchtesting.Porch) -> 
     assert porchtesting.names(second) == ["repo.c.ws", "repo.d.ws"]
     assert second.resource_version == first.resource_version
     assert second.continue_token is None
-    err = await _status(porch.list(limit=2, continue_token="garbage"))
+    err = await porchtesting.status_error(porch.list(limit=2, continue_token="garbage"))
     assert (err.code, err.reason) == (400, "BadRequest")
 
 
@@ -320,18 +292,23 @@ async def test_update_of_a_stale_copy_is_a_conflict_with_porchs_text(
     first = created.model_copy(deep=True)
     label_kptfile(first)
     stored = await porch.put(first)
-    assert _meta(stored).resource_version != _meta(created).resource_version
+    assert (
+        porchtesting.meta_of(stored).resource_version
+        != porchtesting.meta_of(created).resource_version
+    )
 
     stale = created.model_copy(deep=True)
-    _spec(stale).readiness_gates = [porchv1alpha1.ReadinessGate(condition_type="stale")]
-    err = await _status(porch.put(stale))
+    porchtesting.spec_of(stale).readiness_gates = [
+        porchv1alpha1.ReadinessGate(condition_type="stale")
+    ]
+    err = await porchtesting.status_error(porch.put(stale))
     assert (err.code, err.reason) == (409, "Conflict")
     assert err.message == (
         "Internal error occurred: Operation cannot be fulfilled on packagerevisions.porch.kpt.dev "
         '"repo.app.ws": the object has been modified; please apply your changes to the latest '
         "version and try again"
     )
-    assert _spec(await porch.get("repo.app.ws")).readiness_gates is None
+    assert porchtesting.spec_of(await porch.get("repo.app.ws")).readiness_gates is None
 
 
 async def test_label_updates_of_a_published_revision_from_one_copy_conflict(
@@ -340,20 +317,28 @@ async def test_label_updates_of_a_published_revision_from_one_copy_conflict(
     await porch.create("app")
     copy = await porch.publish("repo.app.ws")
     first = copy.model_copy(deep=True)
-    _meta(first).labels = {**(_meta(copy).labels or {}), "owner": "alice"}
+    porchtesting.meta_of(first).labels = {
+        **(porchtesting.meta_of(copy).labels or {}),
+        "owner": "alice",
+    }
     stored = await porch.put(first)
-    assert _meta(stored).resource_version != _meta(copy).resource_version
+    assert (
+        porchtesting.meta_of(stored).resource_version != porchtesting.meta_of(copy).resource_version
+    )
 
     second = copy.model_copy(deep=True)
-    _meta(second).labels = {**(_meta(copy).labels or {}), "owner": "bob"}
-    err = await _status(porch.put(second))
+    porchtesting.meta_of(second).labels = {
+        **(porchtesting.meta_of(copy).labels or {}),
+        "owner": "bob",
+    }
+    err = await porchtesting.status_error(porch.put(second))
     assert (err.code, err.reason) == (409, "Conflict")
     assert err.message == (
         "Internal error occurred: Operation cannot be fulfilled on packagerevisions.porch.kpt.dev "
         '"repo.app.ws": the object has been modified; please apply your changes to the latest '
         "version and try again"
     )
-    assert (_meta(await porch.get("repo.app.ws")).labels or {})["owner"] == "alice"
+    assert (porchtesting.meta_of(await porch.get("repo.app.ws")).labels or {})["owner"] == "alice"
 
 
 async def test_update_without_resource_version_is_invalid_with_porchs_text(
@@ -361,8 +346,8 @@ async def test_update_without_resource_version_is_invalid_with_porchs_text(
 ) -> None:
     created = await porch.create("app")
     blind = created.model_copy(deep=True)
-    _meta(blind).resource_version = None
-    err = await _status(porch.put(blind))
+    porchtesting.meta_of(blind).resource_version = None
+    err = await porchtesting.status_error(porch.put(blind))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.message == "Internal error occurred: resourceVersion must be specified for an update"
     assert err.details is not None and err.details.causes is not None
@@ -374,12 +359,12 @@ async def test_update_keeps_package_metadata_the_client_left_out(porch: porchtes
         "app", package_metadata=porchv1alpha1.PackageMetadata(labels={"team": "blue"})
     )
     unaware = created.model_copy(deep=True)
-    _spec(unaware).package_metadata = None
-    _meta(unaware).labels = {"seen": "yes"}
+    porchtesting.spec_of(unaware).package_metadata = None
+    porchtesting.meta_of(unaware).labels = {"seen": "yes"}
     stored = await porch.put(unaware)
-    metadata = _spec(stored).package_metadata
+    metadata = porchtesting.spec_of(stored).package_metadata
     assert metadata is not None and metadata.labels == {"team": "blue"}
-    assert _meta(stored).labels == {"seen": "yes"}
+    assert porchtesting.meta_of(stored).labels == {"seen": "yes"}
 
 
 @pytest.mark.parametrize(
@@ -414,7 +399,7 @@ async def test_main_update_refuses_transitions_outside_the_table(
     await porch.create("app")
     if "publish" in steps:
         await porch.publish("repo.app.ws")
-    err = await _status(porch.lifecycle("repo.app.ws", target))
+    err = await porchtesting.status_error(porch.lifecycle("repo.app.ws", target))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.details is not None and err.details.causes is not None
     assert (err.details.causes[0].field, detail in (err.details.causes[0].message or "")) == (
@@ -428,28 +413,30 @@ async def test_a_published_revision_may_only_toggle_deletion_proposed(
 ) -> None:
     await porch.create("app")
     published = await porch.publish("repo.app.ws")
-    assert _spec(published).revision == 1
+    assert porchtesting.spec_of(published).revision == 1
     changed = published.model_copy(deep=True)
-    _spec(changed).readiness_gates = [porchv1alpha1.ReadinessGate(condition_type="late")]
-    err = await _status(porch.put(changed))
+    porchtesting.spec_of(changed).readiness_gates = [
+        porchv1alpha1.ReadinessGate(condition_type="late")
+    ]
+    err = await porchtesting.status_error(porch.put(changed))
     assert err.code == 422
     proposed = await porch.lifecycle("repo.app.ws", "DeletionProposed")
-    assert _spec(proposed).lifecycle == "DeletionProposed"
+    assert porchtesting.spec_of(proposed).lifecycle == "DeletionProposed"
     back = await porch.lifecycle("repo.app.ws", "Published")
-    assert _spec(back).lifecycle == "Published"
+    assert porchtesting.spec_of(back).lifecycle == "Published"
 
 
 async def test_empty_lifecycle_on_update_is_stored_as_draft(porch: porchtesting.Porch) -> None:
     await porch.create("app")
     await porch.lifecycle("repo.app.ws", "Proposed")
     stored = await porch.lifecycle("repo.app.ws", "")
-    assert _spec(stored).lifecycle == "Draft"
+    assert porchtesting.spec_of(stored).lifecycle == "Draft"
 
 
 async def test_put_of_a_missing_revision_is_not_found(porch: porchtesting.Porch) -> None:
     obj = enginetesting.package_revision("app", "ws")
-    _meta(obj).name = "repo.app.ws"
-    err = await _status(porch.put(obj))
+    porchtesting.meta_of(obj).name = "repo.app.ws"
+    err = await porchtesting.status_error(porch.put(obj))
     assert (err.code, err.reason, err.message) == (
         404,
         "NotFound",
@@ -459,12 +446,12 @@ async def test_put_of_a_missing_revision_is_not_found(porch: porchtesting.Porch)
 
 async def test_server_side_apply_creates_a_missing_revision(porch: porchtesting.Porch) -> None:
     obj = enginetesting.package_revision("app", "ws")
-    _meta(obj).name = "repo.app.ws"
+    porchtesting.meta_of(obj).name = "repo.app.ws"
     assert isinstance(porch.revisions, rest.Updater)
     stored, created = await porch.revisions.update(
         CTX, "repo.app.ws", porchtesting.Replace(obj), rest.UpdateOptions(force_allow_create=True)
     )
-    assert created and _meta(stored).name == "repo.app.ws"
+    assert created and porchtesting.meta_of(stored).name == "repo.app.ws"
     await porch.get("repo.app.ws")
 
 
@@ -472,8 +459,8 @@ async def test_server_side_apply_refuses_a_name_the_spec_does_not_give(
     porch: porchtesting.Porch,
 ) -> None:
     obj = enginetesting.package_revision("app", "ws")
-    _meta(obj).name = "repo.other.ws"
-    err = await _status(porch.put(obj, force_allow_create=True))
+    porchtesting.meta_of(obj).name = "repo.other.ws"
+    err = await porchtesting.status_error(porch.put(obj, force_allow_create=True))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.details is not None and err.details.causes is not None
     assert err.details.causes[0].field == "metadata.name"
@@ -493,7 +480,7 @@ async def test_dry_run_create_update_and_delete_store_nothing(porch: porchtestin
         enginetesting.package_revision("new", "ws"),
         rest.CreateOptions(),
     )
-    assert _meta(dry).name == "repo.new.ws"
+    assert porchtesting.meta_of(dry).name == "repo.new.ws"
     changed = created.model_copy(deep=True)
     label_kptfile(changed)
     await porch.put(changed, dry_run=True)
@@ -502,10 +489,13 @@ async def test_dry_run_create_update_and_delete_store_nothing(porch: porchtestin
     deleted, immediately = await porch.revisions.delete(
         porchtesting.context(NS, dry_run=True), "repo.app.ws", metav1.DeleteOptions()
     )
-    assert immediately and _meta(deleted).name == "repo.app.ws"
+    assert immediately and porchtesting.meta_of(deleted).name == "repo.app.ws"
 
     assert porchtesting.names(await porch.list()) == ["repo.app.ws"]
-    assert _spec(await porch.get("repo.app.ws")).package_metadata == _spec(created).package_metadata
+    assert (
+        porchtesting.spec_of(await porch.get("repo.app.ws")).package_metadata
+        == porchtesting.spec_of(created).package_metadata
+    )
     assert (await porch.list()).resource_version == rv_after_propose != before_rv
     assert await backend.version() != before_version  # only the real propose wrote
 
@@ -516,7 +506,9 @@ async def test_delete_of_a_published_revision_is_forbidden_with_porchs_text(
     await porch.create("app")
     await porch.publish("repo.app.ws")
     assert isinstance(porch.revisions, rest.GracefulDeleter)
-    err = await _status(porch.revisions.delete(CTX, "repo.app.ws", metav1.DeleteOptions()))
+    err = await porchtesting.status_error(
+        porch.revisions.delete(CTX, "repo.app.ws", metav1.DeleteOptions())
+    )
     assert (err.code, err.reason) == (403, "Forbidden")
     assert err.message == (
         'packagerevisions.porch.kpt.dev "repo.app.ws" is forbidden: published PackageRevisions '
@@ -526,13 +518,15 @@ async def test_delete_of_a_published_revision_is_forbidden_with_porchs_text(
     await porch.lifecycle("repo.app.ws", "DeletionProposed")
     _, immediately = await porch.revisions.delete(CTX, "repo.app.ws", metav1.DeleteOptions())
     assert immediately
-    err = await _status(porch.revisions.delete(CTX, "repo.app.ws", metav1.DeleteOptions()))
+    err = await porchtesting.status_error(
+        porch.revisions.delete(CTX, "repo.app.ws", metav1.DeleteOptions())
+    )
     assert err.code == 404
 
 
 async def test_delete_without_namespace_is_a_bad_request(porch: porchtesting.Porch) -> None:
     assert isinstance(porch.revisions, rest.GracefulDeleter)
-    err = await _status(
+    err = await porchtesting.status_error(
         porch.revisions.delete(porchtesting.context(None), "repo.app.ws", metav1.DeleteOptions())
     )
     assert (err.code, err.message) == (400, "namespace must be specified")
@@ -551,7 +545,7 @@ async def test_a_second_create_while_one_is_in_flight_is_a_conflict(
             break
         await asyncio.sleep(0.01)
     assert stuck.waiting, "the first create never reached the repository"
-    err = await _status(asyncio.wait_for(porch.create("app"), 5))
+    err = await porchtesting.status_error(asyncio.wait_for(porch.create("app"), 5))
     assert (err.code, err.reason) == (409, "Conflict")
     assert err.message == (
         'Operation cannot be fulfilled on packagerevisions.porch.kpt.dev "repo.app.ws": '
@@ -560,7 +554,7 @@ async def test_a_second_create_while_one_is_in_flight_is_a_conflict(
     )
     stuck.release()
     created = await in_flight
-    assert _meta(created).name == "repo.app.ws"
+    assert porchtesting.meta_of(created).name == "repo.app.ws"
 
 
 async def test_revisions_of_a_v1alpha2_repository_are_gone(porch: porchtesting.Porch) -> None:
@@ -572,9 +566,9 @@ async def test_revisions_of_a_v1alpha2_repository_are_gone(porch: porchtesting.P
     await porch.engine.open_repository(repo)
 
     assert (await porch.list()).items == []
-    err = await _status(porch.get("repo.app.ws"))
+    err = await porchtesting.status_error(porch.get("repo.app.ws"))
     assert err.code == 404
-    err = await _status(porch.create("app", "ws2"))
+    err = await porchtesting.status_error(porch.create("app", "ws2"))
     assert (err.code, err.reason, err.message) == (
         410,
         "Gone",

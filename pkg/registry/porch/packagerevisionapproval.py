@@ -13,48 +13,27 @@ apply: a missing revision is 404. Spans are ``[START]::packageRevisionApproval::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from pydantic import BaseModel
 
-from api import resourceinfo
-from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import errors
-from pkg.engine import engine
-from pkg.registry.porch import packagecommon, strategy, strategyapproval, table
-from pkg.registry.rest import rest, update
-from pkg.repository import errors as repoerrors
+from pkg.registry.porch import packagecommon, strategyapproval, table
+from pkg.registry.rest import rest
 
 __all__ = ["PackageRevisionApprovalStorage"]
 
 INFO: Final = porchv1alpha1.PACKAGE_REVISIONS
-KIND: Final = errors.GroupKind(porchv1alpha1.GROUP, strategy.KIND)
 _SPAN: Final = "[START]::packageRevisionApproval::"
 
 
-class PackageRevisionApprovalStorage:
+class PackageRevisionApprovalStorage(packagecommon.Storage):
     """``Getter``, ``Updater`` and ``TableConvertor`` of ``packagerevisions/approval``."""
 
-    def __init__(self, cad: engine.CaDEngine) -> None:
-        self._engine = cad
-
-    @property
-    def resource(self) -> resourceinfo.ResourceInfo:
-        return INFO
-
-    def new_object(self) -> type[BaseModel]:
-        return porchv1alpha1.PackageRevision
-
-    def new_list(self) -> type[BaseModel]:
-        return porchv1alpha1.PackageRevisionList
-
-    def convert_to_table(
-        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
-    ) -> metav1.Table:
-        """The packagerevisions columns (``kubectl get --subresource=approval``)."""
-        return table.PACKAGE_REVISIONS.convert_to_table(ctx, objects, include_object)
+    resource_info = INFO
+    model = porchv1alpha1.PackageRevision
+    list_model = porchv1alpha1.PackageRevisionList
+    columns = table.PACKAGE_REVISIONS  # ``kubectl get --subresource=approval``
 
     async def get(self, ctx: rest.RequestContext, name: str) -> BaseModel:
         """The whole revision, as a Kubernetes subresource GET returns it."""
@@ -68,22 +47,13 @@ class PackageRevisionApprovalStorage:
         obj_info: rest.UpdatedObjectInfo,
         options: rest.UpdateOptions,
     ) -> tuple[BaseModel, bool]:
-        with packagecommon.operation(_SPAN + "Update", ctx, INFO, name):
-            packagecommon.require_namespace(ctx)
-            ectx = packagecommon.engine_context(ctx)
-            try:
-                current = await self._engine.get_package_revision(ectx, name)
-            except repoerrors.NotFoundError:
-                # The body is still checked first (400 beats 404), but nothing is created.
-                packagecommon.ensure_body_name(await obj_info.updated_object(ctx, None), name)
-                raise
-            old = current.model_copy(deep=True)
-            new = await obj_info.updated_object(ctx, old.model_copy(deep=True))
-            if not isinstance(new, porchv1alpha1.PackageRevision):
-                raise errors.new_bad_request(
-                    f"expected PackageRevision object, got {type(new).__name__}"
-                )
-            packagecommon.ensure_body_name(new, name)
-            packagecommon.check_resource_version(INFO, name, new, old)
-            update.before_update(strategyapproval.STRATEGY, ctx, new, old, KIND)
-            return await self._engine.update_package_revision_approval(ectx, name, new), False
+        return await self._update(
+            _SPAN + "Update",
+            ctx,
+            name,
+            obj_info,
+            model=porchv1alpha1.PackageRevision,
+            strategy=strategyapproval.STRATEGY,
+            read=self._engine.get_package_revision,
+            write=self._engine.update_package_revision_approval,
+        )

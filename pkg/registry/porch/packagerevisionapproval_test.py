@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 from pydantic import BaseModel
 
-from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import errors
 from pkg.engine import enginetesting
 from pkg.registry.porch import packagerevision, packagerevisionapproval, porchtesting
 from pkg.registry.rest import rest, resttest
@@ -28,13 +24,6 @@ CHECKS = [
     "update_dry_run",
     "update_invalid",
 ]
-
-
-def new_revision(namespace: str, name: str) -> BaseModel:
-    obj = enginetesting.package_revision(name, porchtesting.WORKSPACE, namespace=namespace)
-    assert obj.metadata is not None
-    obj.metadata.name = name
-    return obj
 
 
 def _lifecycle(value: str) -> resttest.ObjectMutator:
@@ -57,7 +46,7 @@ async def test_conformance(check: str) -> None:
 
     tester = resttest.Tester(
         porchtesting.ResttestAdapter(approval, creater=revisions, view=proposed),
-        new_object=new_revision,
+        new_object=porchtesting.conformance_revision,
         update=_lifecycle("Draft"),  # reject
         invalid=_lifecycle("DeletionProposed"),
         allow_unconditional_update=False,
@@ -67,35 +56,16 @@ async def test_conformance(check: str) -> None:
     await tester.run(check)
 
 
-@pytest.fixture
-def porch() -> porchtesting.Porch:
-    return porchtesting.Porch(porchtesting.new_engine())
-
-
-def _spec(obj: BaseModel) -> porchv1alpha1.PackageRevisionSpec:
-    assert isinstance(obj, porchv1alpha1.PackageRevision) and obj.spec is not None
-    return obj.spec
-
-
-def _meta(obj: BaseModel) -> metav1.ObjectMeta:
-    meta = getattr(obj, "metadata", None)
-    assert isinstance(meta, metav1.ObjectMeta)
-    return meta
-
-
-async def _status(action: Awaitable[object]) -> errors.StatusError:
-    with pytest.raises(errors.StatusError) as info:
-        await action
-    return info.value
-
-
 async def test_approval_publishes_with_the_next_revision_and_the_latest_label(
     porch: porchtesting.Porch,
 ) -> None:
     await porch.create("app", "v1")
     first = await porch.publish("repo.app.v1")
-    assert (_spec(first).lifecycle, _spec(first).revision) == ("Published", 1)
-    assert (_meta(first).labels or {}).get("kpt.dev/latest-revision") == "true"
+    assert (porchtesting.spec_of(first).lifecycle, porchtesting.spec_of(first).revision) == (
+        "Published",
+        1,
+    )
+    assert (porchtesting.meta_of(first).labels or {}).get("kpt.dev/latest-revision") == "true"
     await porch.create(
         "app",
         "v2",
@@ -106,10 +76,15 @@ async def test_approval_publishes_with_the_next_revision_and_the_latest_label(
         ],
     )
     second = await porch.publish("repo.app.v2")
-    assert _spec(second).revision == 2
-    assert "kpt.dev/latest-revision" not in (_meta(await porch.get("repo.app.v1")).labels or {})
+    assert porchtesting.spec_of(second).revision == 2
+    assert "kpt.dev/latest-revision" not in (
+        porchtesting.meta_of(await porch.get("repo.app.v1")).labels or {}
+    )
     placeholder = await porch.get("repo.app.main")
-    assert (_spec(placeholder).lifecycle, _spec(placeholder).revision) == ("Published", -1)
+    assert (
+        porchtesting.spec_of(placeholder).lifecycle,
+        porchtesting.spec_of(placeholder).revision,
+    ) == ("Published", -1)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +119,7 @@ async def test_approval_refuses_changes_outside_its_table(
         await porch.lifecycle("repo.app.ws", "Proposed")
     elif before == ["publish"]:
         await porch.publish("repo.app.ws")
-    err = await _status(porch.lifecycle("repo.app.ws", target, approval=True))
+    err = await porchtesting.status_error(porch.lifecycle("repo.app.ws", target, approval=True))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.details is not None and err.details.kind == "PackageRevision"
     assert any(message in (c.message or "") for c in err.details.causes or [])
@@ -154,25 +129,27 @@ async def test_approval_rejects_proposals_and_toggles_deletion(porch: porchtesti
     await porch.create("app")
     await porch.lifecycle("repo.app.ws", "Proposed")
     rejected = await porch.lifecycle("repo.app.ws", "Draft", approval=True)
-    assert _spec(rejected).lifecycle == "Draft"
+    assert porchtesting.spec_of(rejected).lifecycle == "Draft"
     await porch.publish("repo.app.ws")
     marked = await porch.lifecycle("repo.app.ws", "DeletionProposed", approval=True)
-    assert _spec(marked).lifecycle == "DeletionProposed"
+    assert porchtesting.spec_of(marked).lifecycle == "DeletionProposed"
     kept = await porch.lifecycle("repo.app.ws", "Published", approval=True)
-    assert _spec(kept).lifecycle == "Published"
+    assert porchtesting.spec_of(kept).lifecycle == "Published"
 
 
 async def test_approval_changes_only_the_lifecycle(porch: porchtesting.Porch) -> None:
     await porch.create("app", labels={"team": "blue"})
     proposed = await porch.lifecycle("repo.app.ws", "Proposed")
     body = proposed.model_copy(deep=True)
-    _spec(body).lifecycle = "Published"
-    _spec(body).readiness_gates = [porchv1alpha1.ReadinessGate(condition_type="sneaked")]
-    _meta(body).labels = {"team": "red"}
+    porchtesting.spec_of(body).lifecycle = "Published"
+    porchtesting.spec_of(body).readiness_gates = [
+        porchv1alpha1.ReadinessGate(condition_type="sneaked")
+    ]
+    porchtesting.meta_of(body).labels = {"team": "red"}
     stored = await porch.put(body, storage=porch.approval)
-    assert _spec(stored).lifecycle == "Published"
-    assert _spec(stored).readiness_gates is None
-    assert (_meta(stored).labels or {}).get("team") == "blue"
+    assert porchtesting.spec_of(stored).lifecycle == "Published"
+    assert porchtesting.spec_of(stored).readiness_gates is None
+    assert (porchtesting.meta_of(stored).labels or {}).get("team") == "blue"
 
 
 async def test_approval_of_a_stale_copy_is_a_conflict(porch: porchtesting.Porch) -> None:
@@ -180,16 +157,18 @@ async def test_approval_of_a_stale_copy_is_a_conflict(porch: porchtesting.Porch)
     proposed = await porch.lifecycle("repo.app.ws", "Proposed")
     await porch.lifecycle("repo.app.ws", "Draft")
     stale = proposed.model_copy(deep=True)
-    _spec(stale).lifecycle = "Published"
-    err = await _status(porch.put(stale, storage=porch.approval))
+    porchtesting.spec_of(stale).lifecycle = "Published"
+    err = await porchtesting.status_error(porch.put(stale, storage=porch.approval))
     assert (err.code, err.reason) == (409, "Conflict")
-    assert _spec(await porch.get("repo.app.ws")).lifecycle == "Draft"
+    assert porchtesting.spec_of(await porch.get("repo.app.ws")).lifecycle == "Draft"
 
 
 async def test_approval_never_creates(porch: porchtesting.Porch) -> None:
     obj = enginetesting.package_revision("app", "ws", lifecycle="Published")
-    _meta(obj).name = "repo.app.ws"
-    err = await _status(porch.put(obj, storage=porch.approval, force_allow_create=True))
+    porchtesting.meta_of(obj).name = "repo.app.ws"
+    err = await porchtesting.status_error(
+        porch.put(obj, storage=porch.approval, force_allow_create=True)
+    )
     assert (err.code, err.reason) == (404, "NotFound")
     assert (await porch.list()).items == []
 

@@ -18,53 +18,33 @@ are those of packagerevisions. Spans are ``[START]::PackageRevisionResources::Li
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from pydantic import BaseModel
 
-from api import resourceinfo
-from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import errors
-from pkg.engine import engine
 from pkg.registry.porch import (
     fieldselector,
     packagecommon,
     strategyresources,
     table,
 )
-from pkg.registry.rest import rest, update
-from pkg.repository import errors as repoerrors
+from pkg.registry.rest import rest
 
 __all__ = ["PackageRevisionResourcesStorage"]
 
 INFO: Final = porchv1alpha1.PACKAGE_REVISION_RESOURCES
-KIND: Final = errors.GroupKind(porchv1alpha1.GROUP, strategyresources.KIND)
 _SPAN: Final = "[START]::PackageRevisionResources::"
 
 
-class PackageRevisionResourcesStorage:
+class PackageRevisionResourcesStorage(packagecommon.Storage):
     """``Getter``, ``Lister``, ``Updater`` and ``TableConvertor`` of
     ``packagerevisionresources`` over one engine."""
 
-    def __init__(self, cad: engine.CaDEngine) -> None:
-        self._engine = cad
-
-    @property
-    def resource(self) -> resourceinfo.ResourceInfo:
-        return INFO
-
-    def new_object(self) -> type[BaseModel]:
-        return porchv1alpha1.PackageRevisionResources
-
-    def new_list(self) -> type[BaseModel]:
-        return porchv1alpha1.PackageRevisionResourcesList
-
-    def convert_to_table(
-        self, ctx: rest.RequestContext, objects: Sequence[BaseModel], include_object: str
-    ) -> metav1.Table:
-        return table.PACKAGE_REVISION_RESOURCES.convert_to_table(ctx, objects, include_object)
+    resource_info = INFO
+    model = porchv1alpha1.PackageRevisionResources
+    list_model = porchv1alpha1.PackageRevisionResourcesList
+    columns = table.PACKAGE_REVISION_RESOURCES
 
     async def get(self, ctx: rest.RequestContext, name: str) -> BaseModel:
         with packagecommon.operation(_SPAN + "Get", ctx, INFO, name):
@@ -90,22 +70,13 @@ class PackageRevisionResourcesStorage:
         obj_info: rest.UpdatedObjectInfo,
         options: rest.UpdateOptions,
     ) -> tuple[BaseModel, bool]:
-        with packagecommon.operation(_SPAN + "Update", ctx, INFO, name):
-            packagecommon.require_namespace(ctx)
-            ectx = packagecommon.engine_context(ctx)
-            try:
-                current = await self._engine.get_package_revision_resources(ectx, name)
-            except repoerrors.NotFoundError:
-                # The body is still checked first (400 beats 404), but nothing is created.
-                packagecommon.ensure_body_name(await obj_info.updated_object(ctx, None), name)
-                raise
-            old = current.model_copy(deep=True)
-            new = await obj_info.updated_object(ctx, old.model_copy(deep=True))
-            if not isinstance(new, porchv1alpha1.PackageRevisionResources):
-                raise errors.new_bad_request(
-                    f"expected PackageRevisionResources object, got {type(new).__name__}"
-                )
-            packagecommon.ensure_body_name(new, name)
-            packagecommon.check_resource_version(INFO, name, new, old)
-            update.before_update(strategyresources.STRATEGY, ctx, new, old, KIND)
-            return await self._engine.update_package_resources(ectx, name, new), False
+        return await self._update(
+            _SPAN + "Update",
+            ctx,
+            name,
+            obj_info,
+            model=porchv1alpha1.PackageRevisionResources,
+            strategy=strategyresources.STRATEGY,
+            read=self._engine.get_package_revision_resources,
+            write=self._engine.update_package_resources,
+        )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 from pydantic import BaseModel
 
-from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import errors, fields
-from pkg.engine import enginetesting
+from pkg.apimachinery import fields
 from pkg.registry.porch import packagerevision, packagerevisionresources, porchtesting
 from pkg.registry.rest import rest, resttest
 
@@ -32,13 +28,6 @@ CHECKS = [
     "update_dry_run",
     "update_invalid",
 ]
-
-
-def new_revision(namespace: str, name: str) -> BaseModel:
-    obj = enginetesting.package_revision(name, porchtesting.WORKSPACE, namespace=namespace)
-    assert obj.metadata is not None
-    obj.metadata.name = name
-    return obj
 
 
 def _files(obj: BaseModel) -> dict[str, str]:
@@ -70,18 +59,13 @@ async def test_conformance(check: str) -> None:
         porchtesting.ResttestAdapter(
             resources, creater=packagerevision.PackageRevisionStorage(fake.engine), view=view
         ),
-        new_object=new_revision,
+        new_object=porchtesting.conformance_revision,
         update=add_file,
         invalid=drop_kptfile,
         allow_unconditional_update=False,
         tracks_generation=False,
     )
     await tester.run(check)
-
-
-@pytest.fixture
-def porch() -> porchtesting.Porch:
-    return porchtesting.Porch(porchtesting.new_engine())
 
 
 async def _resources(
@@ -91,18 +75,6 @@ async def _resources(
     obj = await porch.resources.get(porchtesting.context(NS), name)
     assert isinstance(obj, porchv1alpha1.PackageRevisionResources)
     return obj.model_copy(deep=True)
-
-
-async def _status(action: Awaitable[object]) -> errors.StatusError:
-    with pytest.raises(errors.StatusError) as info:
-        await action
-    return info.value
-
-
-def _meta(obj: BaseModel) -> metav1.ObjectMeta:
-    meta = getattr(obj, "metadata", None)
-    assert isinstance(meta, metav1.ObjectMeta)
-    return meta
 
 
 async def test_push_replaces_the_files_renders_and_reports_results(
@@ -126,8 +98,14 @@ async def test_push_replaces_the_files_renders_and_reports_results(
     assert "namespace: prod" in _files(stored)["cm.yaml"]
     again = await _resources(porch, "repo.app.ws")
     assert "README.md" not in _files(again)
-    assert _meta(again).resource_version != _meta(created).resource_version
-    assert _meta(await porch.get("repo.app.ws")).resource_version == _meta(again).resource_version
+    assert (
+        porchtesting.meta_of(again).resource_version
+        != porchtesting.meta_of(created).resource_version
+    )
+    assert (
+        porchtesting.meta_of(await porch.get("repo.app.ws")).resource_version
+        == porchtesting.meta_of(again).resource_version
+    )
 
 
 async def test_push_of_a_stale_copy_is_a_conflict_with_porchs_golden_text(
@@ -139,7 +117,7 @@ async def test_push_of_a_stale_copy_is_a_conflict_with_porchs_golden_text(
     add_file(fresh)
     await porch.put(fresh, storage=porch.resources)
     add_file(stale)
-    err = await _status(porch.put(stale, storage=porch.resources))
+    err = await porchtesting.status_error(porch.put(stale, storage=porch.resources))
     assert (err.code, err.reason) == (409, "Conflict")
     assert err.message == (
         "Internal error occurred: Operation cannot be fulfilled on "
@@ -154,15 +132,18 @@ async def test_push_of_a_copy_read_before_a_label_change_is_a_conflict(
     await porch.create("app")
     stale = await _resources(porch, "repo.app.ws")
     labelled = await porch.get("repo.app.ws")
-    _meta(labelled).labels = {"team": "a"}
+    porchtesting.meta_of(labelled).labels = {"team": "a"}
     await porch.put(labelled)
     add_file(stale)
-    err = await _status(porch.put(stale, storage=porch.resources))
+    err = await porchtesting.status_error(porch.put(stale, storage=porch.resources))
     assert (err.code, err.reason) == (409, "Conflict")
     assert "the object has been modified" in err.message
     # The fresh copy shares the PackageRevision's new resourceVersion and goes through.
     fresh = await _resources(porch, "repo.app.ws")
-    assert _meta(fresh).resource_version == _meta(await porch.get("repo.app.ws")).resource_version
+    assert (
+        porchtesting.meta_of(fresh).resource_version
+        == porchtesting.meta_of(await porch.get("repo.app.ws")).resource_version
+    )
     add_file(fresh)
     await porch.put(fresh, storage=porch.resources)
 
@@ -172,8 +153,8 @@ async def test_push_without_resource_version_keeps_porchs_golden_text(
 ) -> None:
     await porch.create("app")
     prr = await _resources(porch, "repo.app.ws")
-    _meta(prr).resource_version = None
-    err = await _status(porch.put(prr, storage=porch.resources))
+    porchtesting.meta_of(prr).resource_version = None
+    err = await porchtesting.status_error(porch.put(prr, storage=porch.resources))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.message == "Internal error occurred: resourceVersion must be specified for an update"
 
@@ -182,7 +163,7 @@ async def test_a_failing_render_stores_nothing_and_says_so(porch: porchtesting.P
     await porch.create("app")
     prr = await _resources(porch, "repo.app.ws")
     _files(prr)["Kptfile"] += BROKEN_PIPELINE
-    err = await _status(porch.put(prr, storage=porch.resources))
+    err = await porchtesting.status_error(porch.put(prr, storage=porch.resources))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.message.startswith(
         "Internal error occurred: error rendering package in kpt function pipeline. Package NOT "
@@ -195,7 +176,7 @@ async def test_push_on_render_failure_stores_and_still_fails(porch: porchtesting
     await porch.create("app", annotations={"porch.kpt.dev/push-on-render-failure": "true"})
     prr = await _resources(porch, "repo.app.ws")
     _files(prr)["Kptfile"] += BROKEN_PIPELINE
-    err = await _status(porch.put(prr, storage=porch.resources))
+    err = await porchtesting.status_error(porch.put(prr, storage=porch.resources))
     assert (err.code, err.reason) == (422, "Invalid")
     assert "Package pushed to remote despite render failure" in err.message
     assert "nonexistent-fn" in _files(await _resources(porch, "repo.app.ws"))["Kptfile"]
@@ -206,7 +187,7 @@ async def test_only_drafts_take_new_files(porch: porchtesting.Porch) -> None:
     await porch.lifecycle("repo.app.ws", "Proposed")
     prr = await _resources(porch, "repo.app.ws")
     add_file(prr)
-    err = await _status(porch.put(prr, storage=porch.resources))
+    err = await porchtesting.status_error(porch.put(prr, storage=porch.resources))
     assert (err.code, err.reason, err.message) == (
         403,
         "Forbidden",
@@ -228,7 +209,7 @@ async def test_file_names_must_stay_inside_the_package(
     await porch.create("app")
     prr = await _resources(porch, "repo.app.ws")
     _files(prr)[path] = "x: 1\n"
-    err = await _status(porch.put(prr, storage=porch.resources))
+    err = await porchtesting.status_error(porch.put(prr, storage=porch.resources))
     assert (err.code, err.reason) == (422, "Invalid")
     assert err.details is not None and err.details.causes is not None
     assert err.details.causes[0].field == "spec.resources"
@@ -241,12 +222,12 @@ async def test_the_body_changes_only_the_files(porch: porchtesting.Porch) -> Non
     prr = await _resources(porch, "repo.app.ws")
     assert prr.spec is not None
     prr.spec.package_name = "elsewhere"
-    _meta(prr).labels = {"team": "red"}
+    porchtesting.meta_of(prr).labels = {"team": "red"}
     add_file(prr)
     stored = await porch.put(prr, storage=porch.resources)
     assert isinstance(stored, porchv1alpha1.PackageRevisionResources) and stored.spec is not None
     assert stored.spec.package_name == "app"
-    assert (_meta(stored).labels or {}).get("team") == "blue"
+    assert (porchtesting.meta_of(stored).labels or {}).get("team") == "blue"
 
 
 async def test_dry_run_push_renders_and_stores_nothing(porch: porchtesting.Porch) -> None:
@@ -256,7 +237,10 @@ async def test_dry_run_push_renders_and_stores_nothing(porch: porchtesting.Porch
     stored = await porch.put(prr, storage=porch.resources, dry_run=True)
     assert "cm.yaml" in _files(stored)
     assert "cm.yaml" not in _files(await _resources(porch, "repo.app.ws"))
-    assert _meta(await porch.get("repo.app.ws")).resource_version == _meta(created).resource_version
+    assert (
+        porchtesting.meta_of(await porch.get("repo.app.ws")).resource_version
+        == porchtesting.meta_of(created).resource_version
+    )
 
 
 async def test_list_takes_the_packagerevision_field_selectors(porch: porchtesting.Porch) -> None:
@@ -270,7 +254,9 @@ async def test_list_takes_the_packagerevision_field_selectors(porch: porchtestin
     ):
         result = await porch.list(porch.resources, field_selector=fields.parse(selector))
         assert porchtesting.names(result) == want, selector
-    err = await _status(porch.list(porch.resources, field_selector=fields.parse("spec.files=1")))
+    err = await porchtesting.status_error(
+        porch.list(porch.resources, field_selector=fields.parse("spec.files=1"))
+    )
     assert (err.code, err.message) == (400, 'unknown fieldSelector field "spec.files"')
 
 

@@ -20,6 +20,10 @@ creates the revision through packagerevisions and returns the storage's own view
 
 :class:`Porch` holds the four storages of :func:`pkg.registry.porch.new_storages` and drives
 them as a client would (create, get, PUT, lifecycle changes, publish, list).
+
+The tests' own shorthands live here too, so every storage test reads the same:
+:func:`conformance_revision` (the conformance check's ``new_object``), :func:`status_error`
+(the StatusError a call raises), :func:`meta_of` and :func:`spec_of` (asserting accessors).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Final, TypeVar
 
+import pytest
 from pydantic import BaseModel
 
 from api import resourceinfo
@@ -49,13 +54,17 @@ __all__ = [
     "Porch",
     "Replace",
     "ResttestAdapter",
+    "conformance_revision",
     "context",
+    "meta_of",
     "names",
     "new_engine",
     "package_name",
     "package_of",
     "revision_name",
     "revision_package",
+    "spec_of",
+    "status_error",
 ]
 
 REPOSITORY: Final = "repo"
@@ -107,6 +116,35 @@ def revision_name(package: str, workspace: str = WORKSPACE, repository: str = RE
 def package_name(package: str, repository: str = REPOSITORY) -> str:
     """The Porch name of a top-level package: ``repo.<package>``."""
     return f"{repository}.{package}"
+
+
+def conformance_revision(namespace: str, name: str) -> BaseModel:
+    """The conformance check's ``new_object``: a Draft of package ``name`` in ``repo``,
+    workspace ``ws``, under the check's name (the adapter maps it to Porch's)."""
+    obj = enginetesting.package_revision(name, WORKSPACE, namespace=namespace)
+    assert obj.metadata is not None
+    obj.metadata.name = name
+    return obj
+
+
+async def status_error(action: Awaitable[object]) -> errors.StatusError:
+    """The StatusError ``action`` raises (the test fails when it raises none)."""
+    with pytest.raises(errors.StatusError) as info:
+        await action
+    return info.value
+
+
+def meta_of(obj: BaseModel) -> metav1.ObjectMeta:
+    """``obj.metadata``, asserting that the storage returned one."""
+    found = getattr(obj, "metadata", None)
+    assert isinstance(found, metav1.ObjectMeta)
+    return found
+
+
+def spec_of(obj: BaseModel) -> porchv1alpha1.PackageRevisionSpec:
+    """The spec of a PackageRevision, asserting that ``obj`` is one and has a spec."""
+    assert isinstance(obj, porchv1alpha1.PackageRevision) and obj.spec is not None
+    return obj.spec
 
 
 # --- the conformance adapter ---------------------------------------------------------------

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.apimachinery import errors, fields
+from pkg.apimachinery import fields
 from pkg.engine import enginetesting, gitsetup
 from pkg.registry import porch as porchregistry
 from pkg.registry.porch import porchtesting, watch
@@ -95,12 +95,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await setup.stop()
 
 
-async def _status(action: Awaitable[object]) -> errors.StatusError:
-    with pytest.raises(errors.StatusError) as info:
-        await action
-    return info.value
-
-
 def _init(workspace: str, package: str = "init-package") -> porchv1alpha1.PackageRevision:
     return enginetesting.package_revision(
         package,
@@ -142,7 +136,7 @@ async def test_init_propose_approve_over_git(world: World) -> None:
 async def test_the_golden_error_texts_over_git(world: World) -> None:
     await world.create(_init("init-1"))
     # rpkg-init: a second init of the same package.
-    err = await _status(world.create(_init("init-2")))
+    err = await porchtesting.status_error(world.create(_init("init-2")))
     assert (err.code, err.reason, err.message) == (
         409,
         "AlreadyExists",
@@ -153,7 +147,7 @@ async def test_the_golden_error_texts_over_git(world: World) -> None:
     blind = prr.model_copy(deep=True)
     assert blind.metadata is not None
     blind.metadata.resource_version = None
-    err = await _status(world.put(blind, world.resources))
+    err = await porchtesting.status_error(world.put(blind, world.resources))
     assert (err.code, err.message) == (
         422,
         "Internal error occurred: resourceVersion must be specified for an update",
@@ -162,7 +156,7 @@ async def test_the_golden_error_texts_over_git(world: World) -> None:
     assert fresh.spec is not None and fresh.spec.resources is not None
     fresh.spec.resources["extra.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
     await world.put(fresh, world.resources)
-    err = await _status(world.put(prr, world.resources))
+    err = await porchtesting.status_error(world.put(prr, world.resources))
     assert (err.code, err.message) == (
         409,
         "Internal error occurred: Operation cannot be fulfilled on "
@@ -173,7 +167,7 @@ async def test_the_golden_error_texts_over_git(world: World) -> None:
     await world.set_lifecycle("git.init-package.init-1", "Proposed")
     await world.set_lifecycle("git.init-package.init-1", "Published", storage=world.approval)
     assert isinstance(world.revisions, rest.GracefulDeleter)
-    err = await _status(
+    err = await porchtesting.status_error(
         world.revisions.delete(world.ctx(), "git.init-package.init-1", metav1.DeleteOptions())
     )
     assert (err.code, err.message) == (
@@ -200,7 +194,7 @@ async def test_clone_of_an_existing_package_over_git(world: World) -> None:
 
     created = await world.create(clone("clone-2"))
     assert created.status is not None and created.status.upstream_lock is not None
-    err = await _status(world.create(clone("clone-3")))
+    err = await porchtesting.status_error(world.create(clone("clone-3")))
     assert (err.code, err.reason, err.message) == (
         409,
         "AlreadyExists",

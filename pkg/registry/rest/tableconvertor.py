@@ -22,7 +22,7 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from api.meta import v1 as metav1
-from pkg.apimachinery import codec
+from pkg.apimachinery import codec, duration
 from pkg.registry.rest import rest
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "Column",
     "TableConvertor",
     "age_column",
-    "human_duration",
     "name_column",
     "row_object",
 ]
@@ -101,41 +100,7 @@ def _age_cell(obj: BaseModel) -> Any:
     created = getattr(metadata, "creation_timestamp", None)
     if not isinstance(created, datetime.datetime):
         return "<unknown>"
-    return human_duration(datetime.datetime.now(datetime.UTC) - created)
-
-
-def human_duration(d: datetime.timedelta) -> str:
-    """A duration as Go's ``k8s.io/apimachinery/pkg/util/duration.HumanDuration`` writes it."""
-    seconds = int(d.total_seconds())
-    # Up to 2 seconds in the future is clock skew between machines: read it as now.
-    if seconds < -1:
-        return "<invalid>"
-    if seconds < 0:
-        return "0s"
-    if seconds < 60 * 2:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        s = seconds % 60
-        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        m = minutes % 60
-        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        h = hours % 24
-        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        dy = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if dy == 0 else f"{years}y{dy}d"
-    return f"{hours // 24 // 365}y"
+    return duration.human_duration(datetime.datetime.now(datetime.UTC) - created)
 
 
 def row_object(obj: BaseModel, include_object: str) -> metav1.RawExtension | None:

@@ -78,10 +78,7 @@ class FakePackageRevisionDraft:
         message: str | None = None,
     ) -> None:
         if self.base is not None and self.base.lifecycle.is_published:
-            raise errors.ForbiddenError(
-                f'cannot update a package revision with lifecycle value "{self.base.lifecycle}"'
-                "; package must be Draft"
-            )
+            raise repo_api.not_draft_error(self.base.lifecycle)
         paths.validate_resource_paths(resources)
         self.files = dict(resources)
         if task is not None:

@@ -15,7 +15,6 @@ Nothing here knows about files or images; the runtime (`pkg.kpt.fn`) owns those.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, NoReturn
@@ -28,16 +27,17 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
-from pkg.kpt import yamlutil
+from pkg.apimachinery import strconv
+from pkg.kpt import pkgio, yamlutil
 from pkg.kpt.fn import fnerrors
 
-# Annotations kpt puts on every item (section 1.5 of the reference).
-PATH_ANNOTATION = "internal.config.kubernetes.io/path"
-INDEX_ANNOTATION = "internal.config.kubernetes.io/index"
-LEGACY_PATH_ANNOTATION = "config.kubernetes.io/path"
-LEGACY_INDEX_ANNOTATION = "config.kubernetes.io/index"
-ID_ANNOTATION = "internal.config.kubernetes.io/id"
-LEGACY_ID_ANNOTATION = "config.k8s.io/id"
+# Annotations kpt puts on every item (section 1.5 of the reference), as package I/O names them.
+PATH_ANNOTATION = pkgio.PATH_ANNOTATION
+INDEX_ANNOTATION = pkgio.INDEX_ANNOTATION
+LEGACY_PATH_ANNOTATION = pkgio.LEGACY_PATH_ANNOTATION
+LEGACY_INDEX_ANNOTATION = pkgio.LEGACY_INDEX_ANNOTATION
+ID_ANNOTATION = pkgio.ID_ANNOTATION
+LEGACY_ID_ANNOTATION = pkgio.LEGACY_ID_ANNOTATION
 LOCAL_CONFIG_ANNOTATION = "config.kubernetes.io/local-config"
 UPSTREAM_IDENTIFIER_ANNOTATION = "internal.kpt.dev/upstream-identifier"
 
@@ -215,53 +215,6 @@ def is_scalar(value: object) -> bool:
     return not isinstance(value, Mapping | list)
 
 
-def parse_plain(text: str) -> tuple[object, bool]:
-    """The value of a plain (untagged) scalar with this text, and whether the text is the
-    canonical spelling the writer would produce for that value."""
-    kind = yamlutil.resolve_plain(text)
-    if kind == "str":
-        return text, True
-    if kind == "timestamp":
-        return yamlutil.PlainTimestamp(text), True
-    if kind == "null":
-        return None, text == "null"
-    if kind == "bool":
-        value = text in {"true", "True", "TRUE"}
-        return value, text == ("true" if value else "false")
-    plain = text.replace("_", "")
-    if kind == "int":
-        sign = -1 if plain.startswith("-") else 1
-        digits = plain.lstrip("+-")
-        if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
-            number = int(digits, 8) * sign
-        else:
-            number = int(digits, 0) * sign
-        return number, str(number) == text
-    lowered = plain.lower()
-    if lowered.endswith("nan"):
-        return float("nan"), False
-    if lowered.endswith("inf"):
-        return (float("-inf") if lowered.startswith("-") else float("inf")), False
-    number_f = float(plain)
-    return number_f, _float_text(number_f) == text
-
-
-def _float_text(value: float) -> str:
-    """Go's strconv.FormatFloat(v, 'g', -1, 64), as go-yaml writes a float."""
-    if math.isnan(value):
-        return ".nan"
-    if value in (float("inf"), float("-inf")):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        sign = "-" if exponent.startswith("-") else "+"
-        text = f"{mantissa}e{sign}{exponent.lstrip('+-').rjust(2, '0')}"
-    elif text.endswith(".0"):
-        text = text[:-2]
-    return text
-
-
 def scalar_text(value: object) -> str:
     """The canonical text of a scalar value (kyaml's `Node.Value` for a freshly written node)."""
     if value is None:
@@ -269,14 +222,8 @@ def scalar_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _float_text(value)
+        return yamlutil.format_float(value)
     return str(value)
-
-
-def _entry_meta(container: object, key: object) -> yamlutil.EntryMeta | None:
-    ca = getattr(container, "ca", None)
-    meta = ca.items.get(key) if ca is not None else None
-    return meta if isinstance(meta, yamlutil.EntryMeta) else None
 
 
 def field_text(container: Any, key: Any) -> str:
@@ -284,9 +231,9 @@ def field_text(container: Any, key: Any) -> str:
     value = container[key]
     if isinstance(value, str):
         return str(value)
-    meta = _entry_meta(container, key)
+    meta = yamlutil.entry_meta(container, key)
     if meta is not None and meta.text is not None:
-        parsed, _ = parse_plain(meta.text)
+        parsed, _ = yamlutil.plain_value(meta.text)
         if type(parsed) is type(value) and parsed == value:
             return meta.text
     return scalar_text(value)
@@ -294,9 +241,9 @@ def field_text(container: Any, key: Any) -> str:
 
 def set_plain(container: Any, key: Any, text: str) -> None:
     """Make `container[key]` the plain scalar `text` (typed as YAML reads it, spelling kept)."""
-    value, canonical = parse_plain(text)
+    value, canonical = yamlutil.plain_value(text)
     container[key] = value
-    meta = _entry_meta(container, key)
+    meta = yamlutil.entry_meta(container, key)
     if not canonical:
         if meta is None:
             meta = yamlutil.EntryMeta()
@@ -336,35 +283,7 @@ def is_yaml11_non_string(text: str) -> bool:
 
 def go_quote(text: str) -> str:
     """Go's `%q` / strconv.Quote."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif ch == "\v":
-            out.append("\\v")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif not ch.isprintable():
-            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return strconv.quote(text)
 
 
 def go_list(values: Iterable[str]) -> str:
@@ -414,7 +333,7 @@ def set_nested_string(node: CommentedMap, text: str, *path: str) -> None:
     An existing quoted scalar keeps its quoting (the SDK sets the value of the existing node);
     anything else becomes a string node as kyaml writes a new one.
     """
-    cur = ensure_map(node, *path[:-1])
+    cur = yamlutil.ensure_map(node, *path[:-1])
     key = path[-1]
     old = cur.get(key)
     if isinstance(old, QUOTED_STYLES):
@@ -424,17 +343,6 @@ def set_nested_string(node: CommentedMap, text: str, *path: str) -> None:
     if isinstance(old, str) and type(old) is str and old == text:
         return
     cur[key] = string_scalar(text)
-
-
-def ensure_map(node: CommentedMap, *path: str) -> CommentedMap:
-    cur = node
-    for key in path:
-        nxt = cur.get(key)
-        if not isinstance(nxt, CommentedMap):
-            nxt = CommentedMap()
-            cur[key] = nxt
-        cur = nxt
-    return cur
 
 
 # --------------------------------------------------------------------------- object identity

@@ -433,7 +433,7 @@ class _Value:
 def _source_value(nodes: list[CommentedMap], r: Replacement) -> _Value:
     if r.source_value is not None:
         # kyaml's NewScalarRNode: a plain scalar without a tag
-        return _Value(_krm.parse_plain(r.source_value)[0], r.source_value)
+        return _Value(yamlutil.plain_value(r.source_value)[0], r.source_value)
     assert r.source is not None
     source = _select_source(nodes, r.source)
     field_path = r.source.field_path or _DEFAULT_FIELD_PATH
@@ -459,7 +459,7 @@ def _source_value(nodes: list[CommentedMap], r: Replacement) -> _Value:
         return _Value(type(value)(part), part)
     if isinstance(value, str) and not isinstance(value, yamlutil.PlainTimestamp):
         return _Value(part, part)
-    return _Value(_krm.parse_plain(part)[0], part)
+    return _Value(yamlutil.plain_value(part)[0], part)
 
 
 def _field_error(path: str, creating: bool) -> ReplacementError:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from ruamel.yaml.comments import CommentedMap
 
+from pkg.kpt import yamlutil
 from pkg.kpt.fn.builtins import _krm
 
 _FN_GROUP = "fn.kpt.dev"
@@ -177,7 +178,7 @@ def _visit_cluster_scoped(objects: list[CommentedMap], visit: _Visitor) -> None:
         if _krm.is_gvk(obj, "", "v1", "Namespace"):
             origin = _origin(obj)
             new_name = visit(origin[1] if origin else "", _krm.name(obj), _krm.short_string(obj))
-            _write_back(_krm.ensure_map(obj, "metadata"), "name", new_name)
+            _write_back(yamlutil.ensure_map(obj, "metadata"), "name", new_name)
         elif _krm.is_gvk(obj, "apiextensions.k8s.io", "v1", "CustomResourceDefinition"):
             _visit_service(obj, visit, "spec", "conversion", "webhook", "clientConfig", "service")
         elif _krm.is_gvk(obj, "apiregistration.k8s.io", "v1", "APIService"):
@@ -198,7 +199,7 @@ def _visit_namespace_scoped(objects: list[CommentedMap], visit: _Visitor) -> Non
         origin = _origin(obj)
         origin_ns = origin[0] if origin else _krm.UNKNOWN_NAMESPACE
         new_value = visit(origin_ns, _krm.namespace(obj), _krm.short_string(obj))
-        _write_back(_krm.ensure_map(obj, "metadata"), "namespace", new_value)
+        _write_back(yamlutil.ensure_map(obj, "metadata"), "namespace", new_value)
 
 
 def _update_depends_on(
