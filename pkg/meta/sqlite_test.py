@@ -69,6 +69,20 @@ async def test_second_server_on_the_same_file_is_refused(tmp_path: Path) -> None
         await store.close()
 
 
+def _others_access(directory: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mode & 0o077 for path in directory.iterdir()}
+
+
+async def test_the_metadata_file_is_private(tmp_path: Path) -> None:
+    store = await sqlite.SqliteMetadataStore.open(tmp_path / sqlite.DEFAULT_FILE_NAME)
+    try:
+        await store.create(_meta("repo.app.v1", annotations={"internal": "only"}))
+        modes = _others_access(tmp_path)
+    finally:
+        await store.close()
+    assert modes == dict.fromkeys(modes, 0), "readable by other users"
+
+
 @pytest.fixture(params=["sqlite", "memory"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path

@@ -12,30 +12,31 @@ this file; nothing reads SQLite per request. The role etcd plays for kube-apiser
   resourceVersion, persists, updates memory and emits its watch event all under the lock,
   so events leave in resourceVersion order and a list never reports a resourceVersion
   whose write is still in flight;
-* all blocking I/O runs on one dedicated thread, never on the event loop;
-* WAL journal, ``synchronous=FULL`` (a write acknowledged to a client survives a power
-  cut), and an exclusive lock held for the life of the process, so a second server on the
-  same data directory fails at start instead of corrupting the first one's view;
-* the file is readable by the server's user only (mode 0600): Secrets are stored in it.
+* the file itself is a :class:`pkg.sqlitedb.sqlitedb.Database`: blocking I/O on one
+  dedicated thread, WAL with ``synchronous=FULL`` (a write acknowledged to a client
+  survives a power cut), an exclusive lock held for the life of the process, so a second
+  server on the same data directory fails at start instead of corrupting the first one's
+  view, and mode 0600, readable by the server's user only: Secrets are stored in it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
+
+from pkg.sqlitedb import sqlitedb
 
 __all__ = ["DEFAULT_FILE_NAME", "Database", "DatabaseError", "Row"]
 
 DEFAULT_FILE_NAME: Final = "objects.db"
 """The file name under the data directory that :func:`Database.open` callers use."""
 
-_SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS objects (
+_SCHEMA: Final = sqlitedb.Schema(
+    create=(
+        """CREATE TABLE IF NOT EXISTS objects (
         resource TEXT NOT NULL,
         namespace TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -43,20 +44,18 @@ _SCHEMA: Final = (
         body TEXT NOT NULL,
         PRIMARY KEY (resource, namespace, name)
     ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS counters (
+        """CREATE TABLE IF NOT EXISTS counters (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     ) WITHOUT ROWID""",
-    # 1, not 0: a list of an empty store must still report a resourceVersion clients can
-    # watch from, and "0" means "any version" to them.
-    "INSERT OR IGNORE INTO counters (name, value) VALUES ('resourceVersion', 1)",
+        # 1, not 0: a list of an empty store must still report a resourceVersion clients
+        # can watch from, and "0" means "any version" to them.
+        "INSERT OR IGNORE INTO counters (name, value) VALUES ('resourceVersion', 1)",
+    ),
 )
 
-T = TypeVar("T")
-
-
-class DatabaseError(Exception):
-    """The database file cannot be opened or written (in use, unreadable, disk full)."""
+DatabaseError = sqlitedb.DatabaseError
+"""The database file cannot be opened or written (in use, unreadable, disk full)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +72,12 @@ class Database:
     """The SQLite file behind every generic store of one server. Create with :meth:`open`."""
 
     def __init__(
-        self,
-        path: Path,
-        executor: concurrent.futures.ThreadPoolExecutor,
-        conn: sqlite3.Connection,
-        resource_version: int,
-        rows: dict[str, list[Row]],
+        self, db: sqlitedb.Database, resource_version: int, rows: dict[str, list[Row]]
     ) -> None:
-        self._path = path
-        self._executor = executor
-        self._conn = conn
+        self._db = db
         self._resource_version = resource_version
         self._rows = rows
         self._registered: set[str] = set()
-        self._closed = False
-        self.write_lock = asyncio.Lock()
-        """Held by a store for its whole write: allocate, persist, apply, notify."""
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -97,21 +86,19 @@ class Database:
         Raises :class:`DatabaseError` when the file is in use by another process or cannot
         be read.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
-        executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="porch-sqlite"
+        db, (rv, rows) = await sqlitedb.Database.open(
+            path, _SCHEMA, _load, thread_name="porch-sqlite"
         )
-        loop = asyncio.get_running_loop()
-        try:
-            conn, rv, rows = await loop.run_in_executor(executor, _open_sync, path)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
-        return cls(path, executor, conn, rv, rows)
+        return cls(db, rv, rows)
 
     @property
     def path(self) -> Path:
-        return self._path
+        return self._db.path
+
+    @property
+    def write_lock(self) -> asyncio.Lock:
+        """Held by a store for its whole write: allocate, persist, apply, notify."""
+        return self._db.write_lock
 
     @property
     def resource_version(self) -> int:
@@ -125,7 +112,7 @@ class Database:
         keep their own in-memory copy and drift apart.
         """
         if resource in self._registered:
-            raise ValueError(f"resource {resource!r} already has a store on {self._path}")
+            raise ValueError(f"resource {resource!r} already has a store on {self.path}")
         self._registered.add(resource)
         return self._rows.pop(resource, [])
 
@@ -138,73 +125,27 @@ class Database:
         :attr:`resource_version` + 1; the counter advances only when the transaction
         committed. Raises :class:`DatabaseError` when the write failed (nothing changed).
         """
-        if not self.write_lock.locked():
-            raise RuntimeError("Database.commit called without holding write_lock")
         if resource_version != self._resource_version + 1:
             raise RuntimeError(
                 f"resourceVersion {resource_version} does not follow {self._resource_version}"
             )
-        await self._run(
-            _commit_sync, self._conn, (resource, namespace, name), resource_version, body
-        )
+        await self._db.write(_commit_sync, (resource, namespace, name), resource_version, body)
         self._resource_version = resource_version
 
     async def close(self) -> None:
         """Wait for the write in flight, then close the file and release its lock."""
-        if self._closed:
-            return
-        async with self.write_lock:
-            self._closed = True
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
-        self._executor.shutdown(wait=True)
-
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        if self._closed:
-            raise DatabaseError(f"database {self._path} is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        await self._db.close()
 
 
-def _open_sync(path: Path) -> tuple[sqlite3.Connection, int, dict[str, list[Row]]]:
-    try:
-        # Secrets live in this file: readable by the server's user only. (SQLite gives
-        # its WAL file the database file's permissions.)
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-    except OSError as err:
-        raise DatabaseError(f"cannot open {path}: {err}") from err
-    try:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves. timeout=0: a second
-        # process finds the file locked at once instead of waiting.
-        conn = sqlite3.connect(path, isolation_level=None, timeout=0)
-    except sqlite3.Error as err:
-        raise DatabaseError(f"cannot open {path}: {err}") from err
-    try:
-        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        # The first write takes the exclusive lock, which EXCLUSIVE mode then keeps.
-        conn.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute("COMMIT")
-        (rv,) = conn.execute("SELECT value FROM counters WHERE name = 'resourceVersion'").fetchone()
-        rows: dict[str, list[Row]] = {}
-        for resource, namespace, name, row_rv, body in conn.execute(
-            "SELECT resource, namespace, name, resource_version, body FROM objects"
-        ):
-            rows.setdefault(resource, []).append(Row(namespace, name, row_rv, body))
-    except sqlite3.OperationalError as err:
-        conn.close()
-        if "locked" in str(err):
-            raise DatabaseError(
-                f"{path} is in use by another process (is another porch-server running "
-                "on the same data directory?)"
-            ) from err
-        raise DatabaseError(f"cannot open {path}: {err}") from err
-    except sqlite3.Error as err:
-        conn.close()
-        raise DatabaseError(f"cannot open {path}: {err}") from err
-    return conn, int(rv), rows
+def _load(conn: sqlite3.Connection) -> tuple[int, dict[str, list[Row]]]:
+    """The resourceVersion counter and every object by resource, on the database thread."""
+    (rv,) = conn.execute("SELECT value FROM counters WHERE name = 'resourceVersion'").fetchone()
+    rows: dict[str, list[Row]] = {}
+    for resource, namespace, name, row_rv, body in conn.execute(
+        "SELECT resource, namespace, name, resource_version, body FROM objects"
+    ):
+        rows.setdefault(resource, []).append(Row(namespace, name, row_rv, body))
+    return int(rv), rows
 
 
 def _commit_sync(
@@ -213,28 +154,20 @@ def _commit_sync(
     resource_version: int,
     body: str | None,
 ) -> None:
+    """Replace or delete one object and advance the counter (in the caller's transaction)."""
     resource, namespace, name = key
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if body is None:
-                conn.execute(
-                    "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
-                    (resource, namespace, name),
-                )
-            else:
-                conn.execute(
-                    "INSERT OR REPLACE INTO objects "
-                    "(resource, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?)",
-                    (resource, namespace, name, resource_version, body),
-                )
-            conn.execute(
-                "UPDATE counters SET value = ? WHERE name = 'resourceVersion'",
-                (resource_version,),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    except sqlite3.Error as err:
-        raise DatabaseError(f"write failed: {err}") from err
+    if body is None:
+        conn.execute(
+            "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+            (resource, namespace, name),
+        )
+    else:
+        conn.execute(
+            "INSERT OR REPLACE INTO objects "
+            "(resource, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?)",
+            (resource, namespace, name, resource_version, body),
+        )
+    conn.execute(
+        "UPDATE counters SET value = ? WHERE name = 'resourceVersion'",
+        (resource_version,),
+    )
