@@ -619,6 +619,23 @@ class Store(Generic[ObjT]):
             self._db.write_lock.release()
 
     async def _commit(self, event_type: watchcache.EventType, obj: ObjT, old: ObjT | None) -> ObjT:
+        """:meth:`_commit_now`, run to its end even when the caller is cancelled.
+
+        A client that disconnects mid-write cancels its handler; stopping between the file
+        write and the memory update would leave the two disagreeing (and the next write
+        reusing a resourceVersion). The caller still holds the write lock while we wait.
+        """
+        write = asyncio.ensure_future(self._commit_now(event_type, obj, old))
+        try:
+            return await asyncio.shield(write)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await write
+            raise
+
+    async def _commit_now(
+        self, event_type: watchcache.EventType, obj: ObjT, old: ObjT | None
+    ) -> ObjT:
         """Persist ``obj`` (or its deletion), then update memory and notify watchers.
 
         Called with the write lock held. ``obj`` becomes the store's own instance and gets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -384,3 +385,45 @@ async def test_apply_creates_a_missing_object_only_when_allowed(db: sqlite.Datab
             _ctx(), "vanished", update.DefaultUpdatedObjectInfo(stale), rest.UpdateOptions(True)
         )
     assert raised.value.code == 404
+
+
+async def test_a_write_cancelled_mid_commit_still_lands_in_file_and_memory(
+    tmp_path: Path,
+) -> None:
+    # A client disconnecting cancels its handler while the database thread writes; the
+    # store must finish the write so the file, memory and the resourceVersion agree.
+    path = tmp_path / sqlite.DEFAULT_FILE_NAME
+    database = await sqlite.Database.open(path)
+    s = _new_store(database)
+    first = await _create(s, _secret("first", k="v"))
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    # Occupy the database's only worker thread so the next commit waits in its queue.
+    blocker = loop.run_in_executor(database._db._executor, release.wait)
+    write = asyncio.ensure_future(_create(s, _secret("second", k="v")))
+    await asyncio.sleep(0.05)
+    write.cancel()
+    release.set()
+    await blocker
+    with pytest.raises(asyncio.CancelledError):
+        await write
+
+    second = await s.get(_ctx(), "second")
+    assert isinstance(second, corev1.Secret)
+    assert _rv(second) == _rv(first) + 1
+    third = await _create(s, _secret("third", k="v"))
+    assert _rv(third) == _rv(second) + 1
+    await database.close()
+
+    reopened = await sqlite.Database.open(path)
+    try:
+        again = _new_store(reopened)
+        items = (await again.list(_ctx(), rest.ListOptions())).items
+        names = [
+            item.metadata.name
+            for item in items
+            if isinstance(item, corev1.Secret) and item.metadata
+        ]
+        assert names == ["first", "second", "third"]
+    finally:
+        await reopened.close()
