@@ -1,4 +1,4 @@
-"""Fixtures of the API server's tests: an app with in-memory storages on a real socket."""
+"""Fixtures of the API server's tests: an app over real generic stores on a real socket."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from api.core import v1 as corev1
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.apimachinery import user
 from pkg.apiserver import apiservertesting, authentication, config, groups, server
+from pkg.registry.generic import store
 from pkg.registry.rest import rest
 
 OPENAPI = Path(__file__).resolve().parents[2] / "api" / "openapi"
@@ -56,11 +57,25 @@ class Broken:
         raise RuntimeError("the database caught fire")
 
 
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[apiservertesting.Database]:
+    database = await apiservertesting.open_database(tmp_path)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def tuning() -> store.Tuning:
+    """The stores' watch tuning; a test overrides it with ``parametrize("tuning", ...)``."""
+    return store.Tuning()
+
+
 @dataclass
 class API:
     client: httpx.AsyncClient
-    repos: apiservertesting.MemoryStorage
-    secrets: apiservertesting.MemoryStorage
+    repos: store.Store[configv1alpha1.Repository]
+    secrets: store.Store[corev1.Secret]
+    db: apiservertesting.Database
     app: config.App
     url: str
 
@@ -69,20 +84,23 @@ class API:
         state: config.State = self.app.ctx.porch
         return state
 
+    async def stored_repositories(self) -> list[tuple[str, str]]:
+        return await apiservertesting.keys(self.repos)
+
 
 @pytest.fixture
-async def api(request: pytest.FixtureRequest) -> AsyncIterator[API]:
+async def api(
+    request: pytest.FixtureRequest, db: apiservertesting.Database, tuning: store.Tuning
+) -> AsyncIterator[API]:
     overrides: dict[str, Any] = getattr(request, "param", {})
-    repos = apiservertesting.MemoryStorage(
-        configv1alpha1.REPOSITORIES, configv1alpha1.Repository, configv1alpha1.RepositoryList
-    )
-    secrets = apiservertesting.MemoryStorage(corev1.SECRETS, corev1.Secret, corev1.SecretList)
+    repos = apiservertesting.repositories(db, tuning)
+    secrets = apiservertesting.secrets(db, tuning)
     gvs = [
         groups.APIGroupVersion("", "v1", {"secrets": secrets}, OPENAPI / "core" / "v1.yaml"),
         groups.APIGroupVersion(
             configv1alpha1.GROUP,
             configv1alpha1.VERSION,
-            {"repositories": repos, "repositories/status": apiservertesting.StatusStorage(repos)},
+            {"repositories": repos, "repositories/status": repos.status()},
             OPENAPI / "porchconfig" / "v1alpha1.yaml",
         ),
         groups.APIGroupVersion("broken.example.com", "v1", {"things": Broken()}),
@@ -93,7 +111,7 @@ async def api(request: pytest.FixtureRequest) -> AsyncIterator[API]:
         apiservertesting.serve(app) as url,
         httpx.AsyncClient(base_url=url, headers=TOKEN, timeout=10) as client,
     ):
-        yield API(client, repos, secrets, app, url)
+        yield API(client, repos, secrets, db, app, url)
 
 
 def expect_status(response: httpx.Response, code: int, reason: str) -> dict[str, Any]:

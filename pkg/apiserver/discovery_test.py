@@ -2,20 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from api import resourceinfo
-from api.core import v1 as corev1
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.apimachinery import codec
 from pkg.apiserver import apiservertesting, discovery, groups
+from pkg.registry.generic import store
 from pkg.registry.rest import rest
 
 
 class ReadOnly:
     """A storage with only get and list (as Porch's ``packages``)."""
 
-    def __init__(self, inner: apiservertesting.MemoryStorage) -> None:
+    def __init__(self, inner: store.Store[Any]) -> None:
         self._inner = inner
 
     @property
@@ -35,19 +36,16 @@ class ReadOnly:
         return await self._inner.list(ctx, options)
 
 
-def _gvs() -> list[groups.APIGroupVersion]:
-    repos = apiservertesting.MemoryStorage(
-        configv1alpha1.REPOSITORIES, configv1alpha1.Repository, configv1alpha1.RepositoryList
-    )
-    secrets = ReadOnly(
-        apiservertesting.MemoryStorage(corev1.SECRETS, corev1.Secret, corev1.SecretList)
-    )
+@pytest.fixture
+def gvs(db: apiservertesting.Database) -> list[groups.APIGroupVersion]:
+    repos = apiservertesting.repositories(db)
+    secrets = ReadOnly(apiservertesting.secrets(db))
     return [
         groups.APIGroupVersion("", "v1", {"secrets": secrets}),
         groups.APIGroupVersion(
             configv1alpha1.GROUP,
             configv1alpha1.VERSION,
-            {"repositories": repos, "repositories/status": apiservertesting.StatusStorage(repos)},
+            {"repositories": repos, "repositories/status": repos.status()},
         ),
     ]
 
@@ -56,8 +54,10 @@ def _dict(model: BaseModel) -> dict[str, Any]:
     return codec.to_dict(model)
 
 
-def test_legacy_group_list_versions_equal_preferred_version_by_dict() -> None:
-    body = _dict(discovery.api_group_list(_gvs()))
+def test_legacy_group_list_versions_equal_preferred_version_by_dict(
+    gvs: list[groups.APIGroupVersion],
+) -> None:
+    body = _dict(discovery.api_group_list(gvs))
     assert body["kind"] == "APIGroupList"
     (group,) = body["groups"]  # the core group is not a named group
     assert group["name"] == configv1alpha1.GROUP
@@ -72,8 +72,8 @@ def test_legacy_group_list_versions_equal_preferred_version_by_dict() -> None:
     )
 
 
-def test_resource_list_has_kinds_verbs_and_subresources() -> None:
-    body = _dict(discovery.api_resource_list(_gvs()[1]))
+def test_resource_list_has_kinds_verbs_and_subresources(gvs: list[groups.APIGroupVersion]) -> None:
+    body = _dict(discovery.api_resource_list(gvs[1]))
     assert body["groupVersion"] == "config.porch.kpt.dev/v1alpha1"
     by_name = {r["name"]: r for r in body["resources"]}
     repositories = by_name["repositories"]
@@ -95,14 +95,16 @@ def test_resource_list_has_kinds_verbs_and_subresources() -> None:
     assert (status["kind"], status["verbs"]) == ("Repository", ["get", "patch", "update"])
 
 
-def test_verbs_come_from_capabilities_only() -> None:
-    body = _dict(discovery.api_resource_list(_gvs()[0]))
+def test_verbs_come_from_capabilities_only(gvs: list[groups.APIGroupVersion]) -> None:
+    body = _dict(discovery.api_resource_list(gvs[0]))
     assert body["groupVersion"] == "v1"
     assert body["resources"][0]["verbs"] == ["get", "list"]
 
 
-def test_aggregated_discovery_carries_response_kinds_and_freshness() -> None:
-    body = _dict(discovery.aggregated_discovery(_gvs(), "v2beta1", core=False))
+def test_aggregated_discovery_carries_response_kinds_and_freshness(
+    gvs: list[groups.APIGroupVersion],
+) -> None:
+    body = _dict(discovery.aggregated_discovery(gvs, "v2beta1", core=False))
     assert body["apiVersion"] == "apidiscovery.k8s.io/v2beta1"
     (group,) = body["items"]
     assert group["metadata"] == {"name": configv1alpha1.GROUP}
@@ -118,20 +120,20 @@ def test_aggregated_discovery_carries_response_kinds_and_freshness() -> None:
     ]
 
 
-def test_aggregated_discovery_of_the_core_group() -> None:
-    body = _dict(discovery.aggregated_discovery(_gvs(), "v2", core=True))
+def test_aggregated_discovery_of_the_core_group(gvs: list[groups.APIGroupVersion]) -> None:
+    body = _dict(discovery.aggregated_discovery(gvs, "v2", core=True))
     (group,) = body["items"]
     assert group["metadata"] == {}
     assert group["versions"][0]["resources"][0]["resource"] == "secrets"
 
 
-def test_api_versions_lists_core_versions() -> None:
-    body = _dict(discovery.api_versions(_gvs(), "127.0.0.1:9443"))
+def test_api_versions_lists_core_versions(gvs: list[groups.APIGroupVersion]) -> None:
+    body = _dict(discovery.api_versions(gvs, "127.0.0.1:9443"))
     assert body["versions"] == ["v1"]
     assert body["serverAddressByClientCIDRs"] == [
         {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:9443"}
     ]
 
 
-def test_api_group_of_unknown_group_is_none() -> None:
-    assert discovery.api_group(_gvs(), "nope.example.com") is None
+def test_api_group_of_unknown_group_is_none(gvs: list[groups.APIGroupVersion]) -> None:
+    assert discovery.api_group(gvs, "nope.example.com") is None

@@ -13,21 +13,20 @@ OPENAPI = Path(__file__).resolve().parents[2] / "api" / "openapi"
 ITEM = "/apis/config.porch.kpt.dev/v1alpha1/namespaces/{namespace}/repositories/{name}"
 
 
-def _gv() -> groups.APIGroupVersion:
-    repos = apiservertesting.MemoryStorage(
-        configv1alpha1.REPOSITORIES, configv1alpha1.Repository, configv1alpha1.RepositoryList
-    )
+@pytest.fixture
+def gv(db: apiservertesting.Database) -> groups.APIGroupVersion:
+    repos = apiservertesting.repositories(db)
     return groups.APIGroupVersion(
         configv1alpha1.GROUP,
         configv1alpha1.VERSION,
-        {"repositories": repos, "repositories/status": apiservertesting.StatusStorage(repos)},
+        {"repositories": repos, "repositories/status": repos.status()},
         OPENAPI / "porchconfig" / "v1alpha1.yaml",
     )
 
 
-@pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
-    return openapi.build_document(_gv())
+@pytest.fixture
+def document(gv: groups.APIGroupVersion) -> dict[str, Any]:
+    return openapi.build_document(gv)
 
 
 def _refs(node: Any) -> list[str]:
@@ -91,8 +90,8 @@ def test_paths_follow_capabilities(document: dict[str, Any]) -> None:
     assert "get" in paths["/apis/config.porch.kpt.dev/v1alpha1/repositories"]
 
 
-def test_root_lists_only_our_group_versions_with_hashes() -> None:
-    served = openapi.OpenAPIV3([_gv()])
+def test_root_lists_only_our_group_versions_with_hashes(gv: groups.APIGroupVersion) -> None:
+    served = openapi.OpenAPIV3([gv])
     root = json.loads(served.root)
     assert list(root["paths"]) == ["apis/config.porch.kpt.dev/v1alpha1"]
     url = root["paths"]["apis/config.porch.kpt.dev/v1alpha1"]["serverRelativeURL"]

@@ -153,17 +153,17 @@ async def test_unacceptable_accept_is_406_before_any_work(api: API) -> None:
         REPOS, json=repository("r"), headers={"Accept": "application/vnd.kubernetes.protobuf"}
     )
     _status(response, 406, "NotAcceptable")
-    assert api.repos.store.objects == {}
+    assert await api.stored_repositories() == []
 
 
 @pytest.mark.parametrize("api", [{"request_timeout": 0.3}], indirect=True)
 async def test_slow_storage_calls_time_out_with_504_but_writes_complete(api: API) -> None:
-    api.repos.store.delay = 1.0
+    api.db.write_delay = 1.0
     response = await api.client.post(REPOS, json=repository("slow"))
     body = _status(response, 504, "Timeout")
     assert body["message"] == "Timeout: request did not complete within the allotted timeout"
     await asyncio.sleep(1.0)
-    assert ("default", "slow") in api.repos.store.objects
+    assert ("default", "slow") in await api.stored_repositories()
 
 
 # --- create, read, update, delete -----------------------------------------------------------
@@ -218,7 +218,7 @@ async def test_create_rejects_a_body_of_another_kind(api: API) -> None:
 async def test_dry_run_create_persists_nothing(api: API) -> None:
     response = await api.client.post(f"{REPOS}?dryRun=All", json=repository("dry"))
     assert response.status_code == 201
-    assert api.repos.store.objects == {}
+    assert await api.stored_repositories() == []
     _status(await api.client.post(f"{REPOS}?dryRun=Yes", json=repository("dry")), 400, "BadRequest")
 
 
@@ -282,10 +282,10 @@ async def test_delete_with_dry_run_in_the_body_keeps_the_object(api: API) -> Non
         headers={"Content-Type": "application/json"},
     )
     assert dry.status_code == 200
-    assert ("default", "r1") in api.repos.store.objects
+    assert ("default", "r1") in await api.stored_repositories()
     deleted = await api.client.delete(f"{REPOS}/r1")
     assert deleted.json()["metadata"]["name"] == "r1"
-    assert api.repos.store.objects == {}
+    assert await api.stored_repositories() == []
 
 
 async def test_delete_preconditions_conflict(api: API) -> None:
@@ -303,7 +303,7 @@ async def test_delete_collection_by_label(api: API) -> None:
         await api.client.post(REPOS, json=body)
     response = await api.client.delete(f"{REPOS}?labelSelector=app%3Dx")
     assert [i["metadata"]["name"] for i in response.json()["items"]] == ["a", "b"]
-    assert list(api.repos.store.objects) == [("default", "c")]
+    assert await api.stored_repositories() == [("default", "c")]
 
 
 async def test_protobuf_secret_from_kubectl(api: API) -> None:

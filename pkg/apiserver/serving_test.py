@@ -33,7 +33,7 @@ def _write(tmp_path: Path, name: str, pair: pki.CertKey) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def tls(tmp_path: Path) -> AsyncIterator[TLS]:
+async def tls(tmp_path: Path, db: apiservertesting.Database) -> AsyncIterator[TLS]:
     server_ca, client_ca, proxy_ca, other_ca = (
         pki.new_ca(n) for n in ("server-ca", "client-ca", "proxy-ca", "other-ca")
     )
@@ -52,9 +52,7 @@ async def tls(tmp_path: Path) -> AsyncIterator[TLS]:
             client_cas=(proxy_ca.cert,), allowed_names=("front-proxy-client",)
         ),
     )
-    repos = apiservertesting.MemoryStorage(
-        configv1alpha1.REPOSITORIES, configv1alpha1.Repository, configv1alpha1.RepositoryList
-    )
+    repos = apiservertesting.repositories(db)
     app = server.new_app(
         config.Config(
             groups=[
@@ -123,11 +121,9 @@ async def test_no_certificate_is_anonymous_health_only(tls: TLS) -> None:
     assert (await _get(tls, "/readyz")).text == "ok"
 
 
-async def test_shutdown_waits_for_in_flight_writes(tmp_path: Path) -> None:
-    repos = apiservertesting.MemoryStorage(
-        configv1alpha1.REPOSITORIES, configv1alpha1.Repository, configv1alpha1.RepositoryList
-    )
-    repos.store.delay = 0.5
+async def test_shutdown_waits_for_in_flight_writes(db: apiservertesting.Database) -> None:
+    repos = apiservertesting.repositories(db)
+    db.write_delay = 0.5
     app = server.new_app(
         config.Config(
             groups=[
@@ -152,7 +148,7 @@ async def test_shutdown_waits_for_in_flight_writes(tmp_path: Path) -> None:
         await serving.shutdown(running, app, drain_timeout=3.0)
         response = await write
     assert response.status_code == 201
-    assert ("default", "late") in repos.store.objects
+    assert ("default", "late") in await apiservertesting.keys(repos)
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as client:
             await client.get(f"{url}/readyz")

@@ -9,12 +9,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import BaseModel
 
+from api import resourceinfo
 from api.meta import v1 as metav1
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.apimachinery import errors, user
 from pkg.apiserver import apiservertesting, authentication, config, groups, server
 from pkg.apiserver.conftest import API, GV, REPOS, TABLE, expect_status, repository
+from pkg.registry.generic import store
 from pkg.registry.rest import rest
 
 
@@ -62,6 +66,8 @@ async def test_watch_from_the_list_resource_version_sends_only_changes(api: API)
     assert events[0]["object"]["metadata"]["labels"] == {"x": "y"}
 
 
+# A bookmark after 0.7 s of silence: exactly one fits in a one-second watch.
+@pytest.mark.parametrize("tuning", [store.Tuning(bookmark_interval=0.7)])
 async def test_bookmarks_only_when_allowed(api: API) -> None:
     plain = await _events(api, "watch=true&timeoutSeconds=1")
     assert [e["type"] for e in plain] == []
@@ -88,8 +94,8 @@ async def test_metadata_watch_sends_partial_object_metadata(api: API) -> None:
     assert "spec" not in event["object"]
 
 
+@pytest.mark.parametrize("tuning", [store.Tuning(history_size=1)])
 async def test_a_resource_version_too_old_is_410(api: API) -> None:
-    api.repos.store.history_limit = 1
     for name in ("a", "b", "c"):
         await api.client.post(REPOS, json=repository(name))
     response = await api.client.get(f"{REPOS}?watch=true&resourceVersion=2&timeoutSeconds=1")
@@ -143,8 +149,21 @@ async def test_server_shutdown_ends_open_watches_cleanly(api: API) -> None:
     await _wait_for(lambda: api.repos.watcher_count == 0)
 
 
-class _ExpiringWatcher(apiservertesting.MemoryStorage):
-    """Sends one event, then finds that the client fell too far behind."""
+class _ExpiringWatcher:
+    """A watch-only storage that sends one event, then fails with 410 Expired.
+
+    The generic store cannot be made to fail mid-stream (its streams fail only when opened
+    and end quietly when a client falls behind); the handler must render such a failure of
+    any storage as an ERROR event.
+    """
+
+    resource: resourceinfo.ResourceInfo = configv1alpha1.REPOSITORIES
+
+    def new_object(self) -> type[BaseModel]:
+        return configv1alpha1.Repository
+
+    def new_list(self) -> type[BaseModel]:
+        return configv1alpha1.RepositoryList
 
     def watch(
         self, ctx: rest.RequestContext, options: rest.ListOptions
@@ -160,9 +179,7 @@ class _ExpiringWatcher(apiservertesting.MemoryStorage):
 
 
 async def test_errors_after_the_first_event_become_error_events() -> None:
-    storage = _ExpiringWatcher(
-        configv1alpha1.REPOSITORIES, configv1alpha1.Repository, configv1alpha1.RepositoryList
-    )
+    storage = _ExpiringWatcher()
     app = server.new_app(
         config.Config(
             groups=[
