@@ -128,6 +128,21 @@ def test_every_directory_the_server_writes_is_a_volume(
     assert pod["securityContext"]["runAsNonRoot"] is True
 
 
+def test_metadata_outlives_the_pod(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Labels, finalizers and managedFields exist only in --data-dir: it must be a claim."""
+    deployment = objects[("Deployment", "porch-server")]
+    pod = deployment["spec"]["template"]["spec"]
+    mount = next(
+        m for m in _container(objects)["volumeMounts"] if m["mountPath"] == "/var/lib/porch"
+    )
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    claim = objects[("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])]
+    assert claim["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # ReadWriteOnce with a rolling update would leave the new pod waiting for the old one's volume.
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+
+
 def test_rbac_grants_what_the_server_uses(
     objects: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
