@@ -448,10 +448,10 @@ class CachedRepository(Protocol):
         approval). `meta` (for the draft's name) becomes the revision's metadata: created
         when the revision has none yet (its `creation_timestamp` is used, or now), else
         replacing the stored labels/annotations/finalizers/ownerReferences/
-        deletionTimestamp (the stored creation time is kept). None keeps existing metadata
-        (or creates an empty record). The package of the draft is re-listed from the
-        backend, so the approval's placeholder revision and the removed draft branch are
-        reflected too. Returns the cached revision after the write.
+        deletionTimestamp/managedFields (the stored creation time is kept). None keeps
+        existing metadata (or creates an empty record). The package of the draft is
+        re-listed from the backend, so the approval's placeholder revision and the removed
+        draft branch are reflected too. Returns the cached revision after the write.
 
         Raises what the backend raises (`ConflictError`, `AlreadyExistsError`,
         `ForbiddenError`, `InvalidPackageError`, `BackendUnavailableError`); then nothing

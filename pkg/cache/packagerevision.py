@@ -8,9 +8,11 @@ registry. Assembly follows porch.md §3.8, §1.2 and §2.4:
 - metadata: name, namespace, uid (name based, stable), resourceVersion (the backend's
   version of the revision, a git commit, plus the metadata record's change counter once
   metadata changed: `metatypes.api_resource_version`), creationTimestamp/labels/
-  annotations/finalizers/ownerReferences/deletionTimestamp from the metadata store, plus
-  the computed label `kpt.dev/latest-revision: "true"` on the latest revision of each
-  package;
+  annotations/finalizers/ownerReferences/deletionTimestamp/managedFields from the metadata
+  store, plus the computed label `kpt.dev/latest-revision: "true"` on the latest revision
+  of each package. managedFields are the PackageRevision's only: the
+  PackageRevisionResources object (another object of the API, with writes of its own) has
+  none;
 - spec: packageName, repository, workspaceName, revision (omitted when 0), lifecycle,
   tasks, and readinessGates + packageMetadata from the Kptfile;
 - status: upstreamLock (when the Kptfile has upstream and a git upstreamLock), selfLock,
@@ -324,7 +326,7 @@ class CachedPackageRevision:
         )
 
     # -- API objects ----------------------------------------------------------------------------
-    def _object_meta(self) -> metav1.ObjectMeta:
+    def _object_meta(self, *, managed_fields: bool) -> metav1.ObjectMeta:
         meta = self._meta
         labels = self.labels
         return metav1.ObjectMeta(
@@ -338,6 +340,10 @@ class CachedPackageRevision:
             finalizers=list(meta.finalizers) if meta.finalizers else None,
             owner_references=list(meta.owner_references) if meta.owner_references else None,
             deletion_timestamp=_whole_seconds(meta.deletion_timestamp),
+            # The stored entries themselves (immutable by contract): no copy per object.
+            managed_fields=(
+                list(meta.managed_fields) if managed_fields and meta.managed_fields else None
+            ),
         )
 
     def to_api(self) -> porchv1alpha1.PackageRevision:
@@ -359,7 +365,7 @@ class CachedPackageRevision:
         return porchv1alpha1.PackageRevision(
             api_version=porchv1alpha1.API_VERSION,
             kind="PackageRevision",
-            metadata=self._object_meta(),
+            metadata=self._object_meta(managed_fields=True),
             spec=porchv1alpha1.PackageRevisionSpec(
                 package_name=key.pkg_key.package_path,
                 repository=key.pkg_key.repo_key.name,
@@ -396,7 +402,7 @@ class CachedPackageRevision:
             self._resources_api = porchv1alpha1.PackageRevisionResources(
                 api_version=porchv1alpha1.API_VERSION,
                 kind="PackageRevisionResources",
-                metadata=self._object_meta(),
+                metadata=self._object_meta(managed_fields=False),
                 spec=porchv1alpha1.PackageRevisionResourcesSpec(
                     package_name=key.pkg_key.package_path,
                     workspace_name=key.workspace_name,

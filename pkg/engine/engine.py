@@ -465,7 +465,8 @@ class CaDEngine:
         """Create a revision from `obj` (porch.md §3.4); returns the created object.
 
         `metadata.name` is ignored (the server computes it); labels, annotations,
-        finalizers and ownerReferences are stored as the revision's metadata.
+        finalizers, ownerReferences and managedFields (as the API server recorded them
+        for this write) are stored as the revision's metadata.
         """
         namespace = ctx.namespace or (obj.metadata.namespace if obj.metadata else None) or ""
         if not namespace:
@@ -1022,20 +1023,26 @@ def _new_meta(
         annotations=dict((metadata.annotations if metadata else None) or {}),
         finalizers=list((metadata.finalizers if metadata else None) or []),
         owner_references=list((metadata.owner_references if metadata else None) or []),
+        managed_fields=list((metadata.managed_fields if metadata else None) or []),
     )
 
 
 def _updated_meta(
     stored: metatypes.PackageRevisionMeta, metadata: metav1.ObjectMeta | None
 ) -> metatypes.PackageRevisionMeta:
-    """The stored metadata with the request's labels, annotations, finalizers and
-    ownerReferences (an update replaces them, as a Kubernetes update does)."""
+    """The stored metadata with the request's labels, annotations, finalizers,
+    ownerReferences and managedFields (an update replaces them, as a Kubernetes update
+    does). managedFields left unset (None) keep the stored ones, an empty list clears
+    them, as in Kubernetes; a change of them alone is a metadata change like any other
+    (it moves the resourceVersion)."""
+    managed_fields = metadata.managed_fields if metadata else None
     return dataclasses.replace(
         stored,
         labels=_user_labels(metadata),
         annotations=dict((metadata.annotations if metadata else None) or {}),
         finalizers=tuple((metadata.finalizers if metadata else None) or ()),
         owner_references=tuple((metadata.owner_references if metadata else None) or ()),
+        managed_fields=(stored.managed_fields if managed_fields is None else tuple(managed_fields)),
     )
 
 
@@ -1066,6 +1073,7 @@ def _dry_run_object(
             finalizers=list(meta.finalizers) or None,
             owner_references=list(meta.owner_references) or None,
             creation_timestamp=meta.creation_timestamp.astimezone(datetime.UTC),
+            managed_fields=list(meta.managed_fields) or None,
         ),
         spec=spec.model_copy(update={"lifecycle": "Draft", "tasks": [task]}),
         status=porchv1alpha1.PackageRevisionStatus(

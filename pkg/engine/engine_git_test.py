@@ -4,6 +4,7 @@ backend, SQLite metadata): clone/copy/upgrade/render, rollback, concurrency, res
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -395,10 +396,7 @@ async def test_restart_loses_nothing(world: World) -> None:
     }
     assert _name(published) in before and _name(draft) in before
 
-    await world.setup.stop()
-    cad = await world.setup.start()
-    await world.setup.register("git", world.porch_test, namespace="rpkg-clone")
-    await world.setup.register("test-blueprints", world.blueprints, namespace="rpkg-clone")
+    cad = await _restart(world)
     after = {
         _name(o): o.model_dump(by_alias=True, exclude_none=True)
         for o in (await cad.list_package_revisions(CTX)).items
@@ -407,7 +405,16 @@ async def test_restart_loses_nothing(world: World) -> None:
     restored = after[_name(published)]["metadata"]
     assert restored["labels"] == {"team": "a", "kpt.dev/latest-revision": "true"}
     assert restored["finalizers"] == ["x.io/keep"]
+
+
+async def _restart(world: World) -> engine.CaDEngine:
+    """Stop the engine and start it again on the same data dir and repositories."""
+    await world.setup.stop()
+    cad = await world.setup.start()
     world.engine = cad
+    await world.setup.register("git", world.porch_test, namespace="rpkg-clone")
+    await world.setup.register("test-blueprints", world.blueprints, namespace="rpkg-clone")
+    return cad
 
 
 async def test_resource_versions_after_metadata_changes_survive_a_restart(world: World) -> None:
@@ -432,11 +439,7 @@ async def test_resource_versions_after_metadata_changes_survive_a_restart(world:
     for name, obj in stale.items():
         assert obj.metadata is not None and before[name] != obj.metadata.resource_version
 
-    await world.setup.stop()
-    cad = await world.setup.start()
-    world.engine = cad
-    await world.setup.register("git", world.porch_test, namespace="rpkg-clone")
-    await world.setup.register("test-blueprints", world.blueprints, namespace="rpkg-clone")
+    cad = await _restart(world)
     after = {
         _name(o): o.metadata.resource_version
         for o in (await cad.list_package_revisions(CTX)).items
@@ -449,6 +452,58 @@ async def test_resource_versions_after_metadata_changes_survive_a_restart(world:
             await cad.update_package_revision(CTX, name, obj)
     prr = await cad.get_package_revision_resources(CTX, _name(draft))
     assert prr.metadata is not None and prr.metadata.resource_version == before[_name(draft)]
+
+
+async def test_managed_fields_survive_a_restart(world: World) -> None:
+    cad = world.engine
+    created_by = enginetesting.managed_fields_entry(
+        "kubectl-client-side-apply",
+        fields={"f:spec": {"f:lifecycle": {}}},
+        time=datetime.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC),
+    )
+    edited_by = enginetesting.managed_fields_entry(
+        "kubectl-edit", fields={"f:metadata": {"f:labels": {"f:team": {}}}}
+    )
+    approved_by = enginetesting.managed_fields_entry("porchctl", subresource="approval")
+    # A draft whose managedFields alone changed through an update, and a revision approved.
+    stale = await cad.create_package_revision(
+        CTX, pr("app", "ws", repository="git", managed_fields=[created_by])
+    )
+    changed = stale.model_copy(deep=True)
+    assert changed.metadata is not None
+    changed.metadata.managed_fields = [created_by, edited_by]
+    draft = await cad.update_package_revision(CTX, _name(stale), changed)
+    other = await cad.create_package_revision(
+        CTX, pr("other", "v1", repository="git", managed_fields=[created_by])
+    )
+    proposed = await cad.update_package_revision(CTX, _name(other), _lifecycle(other, "Proposed"))
+    approval = _lifecycle(proposed, "Published")
+    assert approval.metadata is not None
+    approval.metadata.managed_fields = [created_by, approved_by]
+    await cad.update_package_revision_approval(CTX, _name(other), approval)
+    before = {
+        _name(o): (o.metadata.resource_version, o.metadata.managed_fields)
+        for o in (await cad.list_package_revisions(CTX)).items
+        if o.metadata is not None and o.spec is not None and o.spec.repository == "git"
+    }
+    assert before[_name(draft)][1] == [created_by, edited_by]
+    assert before[_name(other)][1] == [created_by, approved_by]
+    assert before["git.other.main"][1] is None
+
+    cad = await _restart(world)
+    after = {
+        _name(o): (o.metadata.resource_version, o.metadata.managed_fields)
+        for o in (await cad.list_package_revisions(CTX)).items
+        if o.metadata is not None and o.spec is not None and o.spec.repository == "git"
+    }
+    assert after == before
+    # Times come back to the microsecond: the entries are equal, not just alike.
+    restored = await cad.get_package_revision(CTX, _name(draft))
+    assert restored.metadata is not None and restored.metadata.managed_fields is not None
+    assert restored.metadata.managed_fields[0].time == created_by.time
+    # A copy from before the managedFields change is still stale after the restart.
+    with pytest.raises(engineerrors.StaleObjectError):
+        await cad.update_package_revision(CTX, _name(stale), _lifecycle(stale, "Proposed"))
 
 
 # --- porchctl rpkg-upgrade: directories, deployment repositories, one remote --------------------

@@ -4,12 +4,14 @@ porch.md §3 and its message."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import pytest
 import yaml
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.cache import cachetesting, cachetypes
@@ -963,6 +965,119 @@ async def test_delete_preconditions() -> None:
         preconditions=engine.Preconditions(resource_version=obj.metadata.resource_version),
     )
     assert deleted
+
+
+# --- managedFields -------------------------------------------------------------------------------
+
+CREATED_BY = enginetesting.managed_fields_entry(
+    "kubectl-client-side-apply", fields={"f:spec": {"f:lifecycle": {}}}
+)
+EDITED_BY = enginetesting.managed_fields_entry(
+    "kubectl-edit",
+    fields={"f:metadata": {"f:labels": {"f:team": {}}}},
+    time=datetime.datetime(2026, 1, 2, 4, 0, 0, tzinfo=datetime.UTC),
+)
+
+
+def _with_managed_fields(
+    obj: porchv1alpha1.PackageRevision, entries: list[metav1.ManagedFieldsEntry] | None
+) -> porchv1alpha1.PackageRevision:
+    new = obj.model_copy(deep=True)
+    assert new.metadata is not None
+    new.metadata.managed_fields = entries
+    return new
+
+
+def _managed(obj: porchv1alpha1.PackageRevision) -> list[metav1.ManagedFieldsEntry] | None:
+    assert obj.metadata is not None
+    return obj.metadata.managed_fields
+
+
+async def test_managed_fields_of_a_create_are_shown_by_every_read() -> None:
+    fake = await _engine()
+    watcher = fake.engine.watch_package_revisions(CTX)
+    created = await fake.engine.create_package_revision(
+        CTX, pr("p", "ws", managed_fields=[CREATED_BY])
+    )
+    assert _managed(created) == [CREATED_BY]
+    assert _managed(await fake.engine.get_package_revision(CTX, _name(created))) == [CREATED_BY]
+    listed = (await fake.engine.list_package_revisions(CTX)).items
+    assert [_managed(o) for o in listed] == [[CREATED_BY]]
+    event = await asyncio.wait_for(anext(aiter(watcher)), timeout=5)
+    assert event.type == "ADDED" and _managed(event.object) == [CREATED_BY]
+    await watcher.aclose()
+    # The resources are another object, with writes of their own: none of these.
+    prr = await fake.engine.get_package_revision_resources(CTX, _name(created))
+    assert prr.metadata is not None and prr.metadata.managed_fields is None
+
+
+async def test_dry_run_create_shows_the_managed_fields_it_would_store() -> None:
+    fake = await _engine()
+    obj = await fake.engine.create_package_revision(
+        enginetesting.context(dry_run=True), pr("p", "ws", managed_fields=[CREATED_BY])
+    )
+    assert _managed(obj) == [CREATED_BY]
+    assert (await fake.engine.list_package_revisions(CTX)).items == []
+
+
+@pytest.mark.parametrize("lifecycle", ["Draft", "Published"])
+async def test_a_managed_fields_change_alone_moves_the_resource_version(lifecycle: str) -> None:
+    fake = await _engine()
+    obj = await fake.engine.create_package_revision(CTX, pr("p", "ws", managed_fields=[CREATED_BY]))
+    if lifecycle == "Published":
+        obj = await _publish(fake.engine, obj)
+    version = await fake.backends.fake("repo").version()
+    updated = await fake.engine.update_package_revision(
+        CTX, _name(obj), _with_managed_fields(obj, [CREATED_BY, EDITED_BY])
+    )
+    assert _managed(updated) == [CREATED_BY, EDITED_BY]
+    assert _rv(updated) != _rv(obj)
+    assert await fake.backends.fake("repo").version() == version, "managedFields made a commit"
+    # A client still holding the copy from before must be told it is stale.
+    assert obj.metadata is not None
+    relabelled = _with(obj, labels={**(obj.metadata.labels or {}), "b": "2"})
+    with pytest.raises(engineerrors.StaleObjectError):
+        await fake.engine.update_package_revision(CTX, _name(obj), relabelled)
+    stored = await fake.engine.get_package_revision(CTX, _name(obj))
+    assert (_rv(stored), _managed(stored)) == (_rv(updated), [CREATED_BY, EDITED_BY])
+
+
+async def test_unset_managed_fields_keep_the_stored_ones_and_empty_clears_them() -> None:
+    fake = await _engine()
+    obj = await fake.engine.create_package_revision(CTX, pr("p", "ws", managed_fields=[CREATED_BY]))
+    kept = await fake.engine.update_package_revision(
+        CTX, _name(obj), _with_managed_fields(obj, None)
+    )
+    # Nothing changed at all: the copy stays current.
+    assert (_managed(kept), _rv(kept)) == ([CREATED_BY], _rv(obj))
+    labelled = await fake.engine.update_package_revision(
+        CTX, _name(obj), _with_managed_fields(_with(kept, labels={"team": "a"}), None)
+    )
+    assert _managed(labelled) == [CREATED_BY]
+    cleared = await fake.engine.update_package_revision(
+        CTX, _name(obj), _with_managed_fields(labelled, [])
+    )
+    assert _managed(cleared) is None
+    assert _rv(cleared) != _rv(labelled)
+    assert _managed(await fake.engine.get_package_revision(CTX, _name(obj))) is None
+
+
+async def test_approval_stores_the_managed_fields_it_is_handed() -> None:
+    fake = await _engine()
+    obj = await fake.engine.create_package_revision(CTX, pr("p", "ws", managed_fields=[CREATED_BY]))
+    proposed = await fake.engine.update_package_revision(
+        CTX, _name(obj), _with(obj, lifecycle="Proposed")
+    )
+    approver = enginetesting.managed_fields_entry("porchctl", subresource="approval")
+    published = await fake.engine.update_package_revision_approval(
+        CTX,
+        _name(obj),
+        _with_managed_fields(_with(proposed, lifecycle="Published"), [CREATED_BY, approver]),
+    )
+    assert _managed(published) == [CREATED_BY, approver]
+    listed = {_name(o): _managed(o) for o in (await fake.engine.list_package_revisions(CTX)).items}
+    # The placeholder revision the approval made was written by no client.
+    assert listed == {"repo.p.main": None, "repo.p.ws": [CREATED_BY, approver]}
 
 
 # --- reads and watch -----------------------------------------------------------------------------

@@ -8,7 +8,9 @@ builtin function runtime; `package_revision` builds the objects clients send.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opentelemetry import metrics
 
@@ -26,6 +28,7 @@ __all__ = [
     "FakeEngine",
     "context",
     "init_task",
+    "managed_fields_entry",
     "new_fake_engine",
     "package_revision",
 ]
@@ -75,6 +78,26 @@ def init_task(description: str = "") -> porchv1alpha1.Task:
     )
 
 
+def managed_fields_entry(
+    manager: str,
+    *,
+    subresource: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    time: datetime.datetime | None = None,
+) -> metav1.ManagedFieldsEntry:
+    """A `metadata.managedFields` entry as the API server records one for a write by
+    `manager` (an `Update` of porch.kpt.dev/v1alpha1; `fields` is its FieldsV1 set)."""
+    return metav1.ManagedFieldsEntry(
+        manager=manager,
+        operation="Update",
+        api_version=porchv1alpha1.API_VERSION,
+        time=time or datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+        fields_type="FieldsV1",
+        fields_v1=metav1.FieldsV1.model_validate(dict(fields or {})),
+        subresource=subresource,
+    )
+
+
 def package_revision(
     package: str,
     workspace: str,
@@ -88,8 +111,10 @@ def package_revision(
     finalizers: Sequence[str] | None = None,
     package_metadata: porchv1alpha1.PackageMetadata | None = None,
     readiness_gates: Sequence[str] | None = None,
+    managed_fields: Sequence[metav1.ManagedFieldsEntry] | None = None,
 ) -> porchv1alpha1.PackageRevision:
-    """A PackageRevision as a client sends it to create a revision."""
+    """A PackageRevision as a client sends it to create a revision (`managed_fields` as the
+    API server hands them over, having recorded the request's field manager)."""
     return porchv1alpha1.PackageRevision(
         api_version=porchv1alpha1.API_VERSION,
         kind="PackageRevision",
@@ -98,6 +123,7 @@ def package_revision(
             labels=dict(labels) if labels is not None else None,
             annotations=dict(annotations) if annotations is not None else None,
             finalizers=list(finalizers) if finalizers is not None else None,
+            managed_fields=list(managed_fields) if managed_fields is not None else None,
         ),
         spec=porchv1alpha1.PackageRevisionSpec(
             package_name=package,

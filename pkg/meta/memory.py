@@ -105,6 +105,7 @@ def updated_record(
         owner_references=meta.owner_references,
         deletion_timestamp=meta.deletion_timestamp,
         version=current.version + 1,
+        managed_fields=meta.managed_fields,
     )
     return current if stored.same_content(current) else stored
 

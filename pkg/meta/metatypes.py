@@ -3,9 +3,9 @@
 Where this sits: `pkg/cache` is the only caller. It reads every record of a repository when
 it opens the repository (`MetadataStore.list`), creates records for revisions it discovers
 without one (reconcile), writes the records the engine hands it on create/update (labels,
-annotations, finalizers, ownerReferences, deletionTimestamp), deletes records of revisions
-gone from the backend and, when a repository is unregistered, all of its records
-(`delete_repository`). The engine never touches a store directly; it passes
+annotations, finalizers, ownerReferences, deletionTimestamp, managedFields), deletes records
+of revisions gone from the backend and, when a repository is unregistered, all of its
+records (`delete_repository`). The engine never touches a store directly; it passes
 `PackageRevisionMeta` values to the cache (`pkg.cache.cachetypes.CachedRepository`).
 
 Implementations: `pkg.meta.memory.MemoryMetadataStore` (in-process only, for tests and as the
@@ -51,11 +51,12 @@ def api_resource_version(commit: str, meta_version: int) -> str:
     `<commit>.<meta_version>`.
 
     Why both parts: an update that changes only metadata (labels, annotations, finalizers,
-    ownerReferences, deletionTimestamp) makes no commit, so the commit alone would stay the
-    same and two clients updating from the same stale copy would both succeed, one silently
-    undoing the other. Clients treat the value as opaque; it is only ever compared for
-    equality. The cache builds every object's value with this function and the engine
-    compares requests against the same value (`CachedPackageRevision.api_resource_version`).
+    ownerReferences, deletionTimestamp, managedFields) makes no commit, so the commit alone
+    would stay the same and two clients updating from the same stale copy would both
+    succeed, one silently undoing the other. Clients treat the value as opaque; it is only
+    ever compared for equality. The cache builds every object's value with this function
+    and the engine compares requests against the same value
+    (`CachedPackageRevision.api_resource_version`).
     """
     return commit if meta_version == 0 else f"{commit}.{meta_version}"
 
@@ -68,9 +69,14 @@ class PackageRevisionMeta:
     """The metadata of one package revision that lives outside git.
 
     An immutable value: `labels`/`annotations` are read-only mappings (any mapping given to
-    the constructor is copied), `finalizers` and `owner_references` tuples. Derive changed
-    values with `dataclasses.replace` (or `with_changes`). The `OwnerReference` models are
-    shared: never mutate them, build new ones.
+    the constructor is copied), `finalizers`, `owner_references` and `managed_fields`
+    tuples. Derive changed values with `dataclasses.replace` (or `with_changes`). The
+    `OwnerReference` and `ManagedFieldsEntry` models are shared (with the API objects the
+    cache builds, too): never mutate them, build new ones.
+
+    `managed_fields` is the PackageRevision's `metadata.managedFields` as the API server
+    recorded it on the last write (which manager wrote which fields, server-side apply's
+    ownership), in the API's order; a revision discovered in git has none.
 
     `creation_timestamp` is set once, when the revision is first seen (created through the
     API or discovered in git), and never changes; `deletion_timestamp` is set when a delete
@@ -95,6 +101,7 @@ class PackageRevisionMeta:
     owner_references: tuple[metav1.OwnerReference, ...] = ()
     deletion_timestamp: datetime.datetime | None = None
     version: int = 0
+    managed_fields: tuple[metav1.ManagedFieldsEntry, ...] = ()
 
     def __post_init__(self) -> None:
         # Freeze the maps so that a record handed out by a store cannot be changed behind
@@ -105,6 +112,7 @@ class PackageRevisionMeta:
                 object.__setattr__(self, attribute, MappingProxyType(dict(value)))
         object.__setattr__(self, "finalizers", tuple(self.finalizers))
         object.__setattr__(self, "owner_references", tuple(self.owner_references))
+        object.__setattr__(self, "managed_fields", tuple(self.managed_fields))
 
     @classmethod
     def new(
@@ -119,6 +127,7 @@ class PackageRevisionMeta:
         owner_references: Sequence[metav1.OwnerReference] = (),
         creation_timestamp: datetime.datetime | None = None,
         deletion_timestamp: datetime.datetime | None = None,
+        managed_fields: Sequence[metav1.ManagedFieldsEntry] = (),
     ) -> PackageRevisionMeta:
         """A record for a revision; `creation_timestamp` defaults to `now()`."""
         return cls(
@@ -131,6 +140,7 @@ class PackageRevisionMeta:
             finalizers=tuple(finalizers),
             owner_references=tuple(owner_references),
             deletion_timestamp=deletion_timestamp,
+            managed_fields=tuple(managed_fields),
         )
 
     def with_changes(
@@ -141,10 +151,11 @@ class PackageRevisionMeta:
         finalizers: Iterable[str] | None = None,
         owner_references: Sequence[metav1.OwnerReference] | None = None,
         deletion_timestamp: datetime.datetime | None = None,
+        managed_fields: Sequence[metav1.ManagedFieldsEntry] | None = None,
     ) -> PackageRevisionMeta:
         """A copy with the given fields replaced (None keeps a field; to clear a map pass
-        `{}`). Identity, `creation_timestamp` and `version` never change (the store moves
-        `version` when it stores the copy)."""
+        `{}`, a sequence `()`). Identity, `creation_timestamp` and `version` never change
+        (the store moves `version` when it stores the copy)."""
         return dataclasses.replace(
             self,
             labels=self.labels if labels is None else labels,
@@ -156,6 +167,9 @@ class PackageRevisionMeta:
             deletion_timestamp=(
                 self.deletion_timestamp if deletion_timestamp is None else deletion_timestamp
             ),
+            managed_fields=(
+                self.managed_fields if managed_fields is None else tuple(managed_fields)
+            ),
         )
 
     def same_content(self, other: PackageRevisionMeta) -> bool:
@@ -166,6 +180,7 @@ class PackageRevisionMeta:
             and dict(self.annotations) == dict(other.annotations)
             and self.finalizers == other.finalizers
             and self.owner_references == other.owner_references
+            and self.managed_fields == other.managed_fields
             and self.deletion_timestamp == other.deletion_timestamp
             and self.creation_timestamp == other.creation_timestamp
         )

@@ -16,7 +16,8 @@ and hands it to the repository cache (`pkg/cache`), its only caller. It implemen
 The table keeps the fields as columns (JSON for maps and lists) so that the same layout
 can be created in PostgreSQL later. Its schema version is SQLite's `user_version`; opening a
 file written by an older server migrates it in place, in one transaction (0 -> 1 added the
-`version` column, the change counter of each record). `sqlitedb.DatabaseError` becomes
+`version` column, the change counter of each record; 1 -> 2 the `managed_fields` column, the
+PackageRevision's `metadata.managedFields` as JSON). `sqlitedb.DatabaseError` becomes
 `BackendUnavailableError` here, with the same message.
 """
 
@@ -66,15 +67,18 @@ _SCHEMA: Final = sqlitedb.Schema(
         # written before it existed were never counted, so they start at 0 (their
         # resourceVersion, the bare commit id, stays what clients already hold).
         "ALTER TABLE package_revision_meta ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        # 1 -> 2: `metadata.managedFields`, the entries as the API shows them (JSON by
+        # alias, no nulls). Older servers never kept them: their records have none.
+        "ALTER TABLE package_revision_meta ADD COLUMN managed_fields TEXT NOT NULL DEFAULT '[]'",
     ),
 )
 
 _COLUMNS: Final = (
     "namespace, name, repository, creation_timestamp, deletion_timestamp, labels, "
-    "annotations, finalizers, owner_references, version"
+    "annotations, finalizers, owner_references, version, managed_fields"
 )
 
-_Row = tuple[str, str, str, str, str | None, str, str, str, str, int]
+_Row = tuple[str, str, str, str, str | None, str, str, str, str, int, str]
 
 T = TypeVar("T")
 
@@ -91,6 +95,7 @@ def _to_row(meta: metatypes.PackageRevisionMeta) -> _Row:
         json.dumps(list(meta.finalizers)),
         json.dumps([codec.to_dict(ref) for ref in meta.owner_references]),
         meta.version,
+        json.dumps([codec.to_dict(entry) for entry in meta.managed_fields]),
     )
 
 
@@ -106,6 +111,7 @@ def _from_row(row: _Row) -> metatypes.PackageRevisionMeta:
         finalizers,
         owners,
         version,
+        managed,
     ) = row
     return metatypes.PackageRevisionMeta(
         namespace=namespace,
@@ -120,6 +126,9 @@ def _from_row(row: _Row) -> metatypes.PackageRevisionMeta:
             metav1.OwnerReference.model_validate(ref) for ref in json.loads(owners)
         ),
         version=version,
+        managed_fields=tuple(
+            metav1.ManagedFieldsEntry.model_validate(entry) for entry in json.loads(managed)
+        ),
     )
 
 
@@ -249,7 +258,7 @@ def _write_sync(
     if upserts:
         conn.executemany(
             f"INSERT OR REPLACE INTO package_revision_meta ({_COLUMNS}) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             upserts,
         )
     if deletes:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.meta import v1 as metav1
+from pkg.apimachinery import codec
 from pkg.meta import memory, metatypes, sqlite
 from pkg.repository import errors
 
@@ -22,6 +23,26 @@ OWNER = metav1.OwnerReference(
     block_owner_deletion=True,
 )
 CREATED = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+# Entries as the API server records them: kubectl's client-side apply and an approver.
+APPLIED = metav1.ManagedFieldsEntry(
+    manager="kubectl-client-side-apply",
+    operation="Update",
+    api_version="porch.kpt.dev/v1alpha1",
+    time=CREATED,
+    fields_type="FieldsV1",
+    fields_v1=metav1.FieldsV1.model_validate(
+        {"f:metadata": {"f:labels": {"f:team": {}}}, "f:spec": {"f:lifecycle": {}}}
+    ),
+)
+APPROVED = metav1.ManagedFieldsEntry(
+    manager="porchctl",
+    operation="Update",
+    api_version="porch.kpt.dev/v1alpha1",
+    time=CREATED + datetime.timedelta(minutes=1, microseconds=250_000),
+    fields_type="FieldsV1",
+    fields_v1=metav1.FieldsV1(),
+    subresource="approval",
+)
 
 
 def _meta(name: str, repository: str = "repo", **changes: object) -> metatypes.PackageRevisionMeta:
@@ -44,6 +65,7 @@ async def test_records_survive_close_and_reopen(tmp_path: Path) -> None:
         finalizers=["example.com/hold"],
         owner_references=[OWNER],
         deletion_timestamp=CREATED + datetime.timedelta(hours=1),
+        managed_fields=[APPLIED, APPROVED],
     )
     await store.create(full)
     await store.create_many([_meta("repo.app.v2"), _meta("other.app.v1", "other")])
@@ -52,7 +74,16 @@ async def test_records_survive_close_and_reopen(tmp_path: Path) -> None:
 
     reopened = await sqlite.SqliteMetadataStore.open(path)
     try:
-        assert await reopened.get("default", "repo.app.v1") == full
+        restored = await reopened.get("default", "repo.app.v1")
+        assert restored == full
+        # Equal entries, times to the microsecond, and they serialise as the API showed them.
+        assert restored is not None and restored.managed_fields == (APPLIED, APPROVED)
+        assert [codec.to_dict(e) for e in restored.managed_fields] == [
+            codec.to_dict(APPLIED),
+            codec.to_dict(APPROVED),
+        ]
+        bare = await reopened.get("default", "other.app.v1")
+        assert bare is not None and bare.managed_fields == ()
         assert [m.name for m in await reopened.list("default")] == ["other.app.v1", "repo.app.v1"]
         assert [m.name for m in await reopened.list("default", "repo")] == ["repo.app.v1"]
     finally:
@@ -147,6 +178,17 @@ async def test_only_real_changes_move_the_version(store: metatypes.MetadataStore
     assert await store.get("default", "repo.app.v1") == second
 
 
+async def test_managed_fields_are_content(store: metatypes.MetadataStore) -> None:
+    created = await store.create(_meta("repo.app.v1", managed_fields=[APPLIED]))
+    # Another manager's write changes nothing else but is a change all the same.
+    both = await store.update(created.with_changes(managed_fields=[APPLIED, APPROVED]))
+    assert (both.version, both.managed_fields) == (1, (APPLIED, APPROVED))
+    # The same entries again are no change; leaving them out of `with_changes` keeps them.
+    assert (await store.update(both.with_changes(labels={}))).version == 1
+    cleared = await store.update(both.with_changes(managed_fields=()))
+    assert (cleared.version, cleared.managed_fields) == (2, ())
+
+
 async def test_version_survives_close_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / sqlite.DEFAULT_FILE_NAME
     store = await sqlite.SqliteMetadataStore.open(path)
@@ -179,24 +221,33 @@ _SCHEMA_V0 = """CREATE TABLE package_revision_meta (
 ) WITHOUT ROWID"""
 
 
-def _write_v0_file(path: Path) -> None:
+# Schema version 1 added `version`; version 2 `managed_fields`.
+_MIGRATION_V0_TO_V1 = (
+    "ALTER TABLE package_revision_meta ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
+)
+
+
+def _write_old_file(path: Path, schema_version: int, finalizers: str, version: int) -> None:
+    """A file an older server wrote: schema 0 (no `version`) or 1 (no `managed_fields`)."""
     conn = sqlite3.connect(path)
     try:
         conn.execute(_SCHEMA_V0)
-        conn.execute(
-            "INSERT INTO package_revision_meta VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                "default",
-                "repo.app.v1",
-                "repo",
-                CREATED.isoformat(),
-                None,
-                '{"team": "a"}',
-                "{}",
-                '["x.io/hold"]',
-                "[]",
-            ),
+        row: tuple[object, ...] = (
+            "default",
+            "repo.app.v1",
+            "repo",
+            CREATED.isoformat(),
+            None,
+            '{"team": "a"}',
+            "{}",
+            finalizers,
+            "[]",
         )
+        if schema_version >= 1:
+            conn.execute(_MIGRATION_V0_TO_V1)
+            row = (*row, version)
+        conn.execute(f"INSERT INTO package_revision_meta VALUES ({', '.join('?' * len(row))})", row)
+        conn.execute(f"PRAGMA user_version = {schema_version}")
         conn.commit()
     finally:
         conn.close()
@@ -204,13 +255,14 @@ def _write_v0_file(path: Path) -> None:
 
 async def test_file_of_an_older_server_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / sqlite.DEFAULT_FILE_NAME
-    _write_v0_file(path)
+    _write_old_file(path, 0, '["x.io/hold"]', 0)
 
     store = await sqlite.SqliteMetadataStore.open(path)
     try:
         old = await store.get("default", "repo.app.v1")
         assert old is not None
         assert (old.version, dict(old.labels), old.finalizers) == (0, {"team": "a"}, ("x.io/hold",))
+        assert old.managed_fields == ()
         assert (await store.update(old.with_changes(labels={"team": "b"}))).version == 1
     finally:
         await store.close()
@@ -223,9 +275,32 @@ async def test_file_of_an_older_server_is_migrated(tmp_path: Path) -> None:
         await reopened.close()
 
 
+async def test_file_of_the_previous_release_gets_empty_managed_fields(tmp_path: Path) -> None:
+    path = tmp_path / sqlite.DEFAULT_FILE_NAME
+    _write_old_file(path, 1, "[]", 3)
+
+    store = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        old = await store.get("default", "repo.app.v1")
+        assert old is not None
+        # The resourceVersion clients hold (`<commit>.3`) stays what it was.
+        assert (old.version, dict(old.labels), old.managed_fields) == (3, {"team": "a"}, ())
+        updated = await store.update(old.with_changes(managed_fields=[APPLIED]))
+        assert updated.version == 4
+    finally:
+        await store.close()
+
+    reopened = await sqlite.SqliteMetadataStore.open(path)
+    try:
+        stored = await reopened.get("default", "repo.app.v1")
+        assert stored is not None and (stored.version, stored.managed_fields) == (4, (APPLIED,))
+    finally:
+        await reopened.close()
+
+
 async def test_file_of_a_newer_server_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / sqlite.DEFAULT_FILE_NAME
-    _write_v0_file(path)
+    _write_old_file(path, 0, '["x.io/hold"]', 0)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.close()

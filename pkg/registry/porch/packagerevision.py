@@ -18,6 +18,10 @@ Porch's semantics where Kubernetes resources differ:
   watch event sequence number (never "0"), which watches resume from;
 * updates require ``metadata.resourceVersion`` (422 without it, 409 when stale); PATCH
   applies to the current object, so it never conflicts;
+* ``metadata.managedFields``, as the API server records them on the object it hands over,
+  are kept with the revision's metadata (not in git) and shown by get, list and watch;
+  an update that leaves them out keeps them, ``[]`` clears them, and a change of them
+  alone moves the resourceVersion like a label change;
 * PUT of a missing name is 404; server-side apply of a missing name creates it, and the
   name must then be the one the spec computes (422 otherwise);
 * ``dryRun=All`` runs every check and the whole task and render, and stores nothing.

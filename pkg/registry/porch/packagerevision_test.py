@@ -285,6 +285,58 @@ async def test_list_pages_with_limit_and_continue(porch: porchtesting.Porch) -> 
     assert (err.code, err.reason) == (400, "BadRequest")
 
 
+async def test_managed_fields_of_a_create_are_returned_by_get_and_list(
+    porch: porchtesting.Porch,
+) -> None:
+    entry = enginetesting.managed_fields_entry(
+        "kubectl-client-side-apply", fields={"f:spec": {"f:lifecycle": {}}}
+    )
+    created = await porch.create("app", managed_fields=[entry])
+    await porch.create("other")
+    assert porchtesting.meta_of(created).managed_fields == [entry]
+    assert porchtesting.meta_of(await porch.get("repo.app.ws")).managed_fields == [entry]
+    listed = {
+        porchtesting.meta_of(o).name: porchtesting.meta_of(o).managed_fields
+        for o in (await porch.list()).items
+    }
+    assert listed == {"repo.app.ws": [entry], "repo.other.ws": None}
+    # As the API shows them: the JSON a client reads.
+    assert codec.to_dict(await porch.get("repo.app.ws"))["metadata"]["managedFields"] == [
+        {
+            "apiVersion": "porch.kpt.dev/v1alpha1",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:lifecycle": {}}},
+            "manager": "kubectl-client-side-apply",
+            "operation": "Update",
+            "time": "2026-01-02T03:04:05Z",
+        }
+    ]
+    # The PackageRevisionResources object is another object: none of them.
+    assert isinstance(porch.resources, rest.Getter)
+    resources = await porch.resources.get(CTX, "repo.app.ws")
+    assert porchtesting.meta_of(resources).managed_fields is None
+
+
+async def test_a_put_without_managed_fields_keeps_them_and_an_empty_list_clears_them(
+    porch: porchtesting.Porch,
+) -> None:
+    entry = enginetesting.managed_fields_entry("kubectl-client-side-apply")
+    created = await porch.create("app", managed_fields=[entry])
+    unset = created.model_copy(deep=True)
+    porchtesting.meta_of(unset).managed_fields = None
+    porchtesting.meta_of(unset).labels = {"team": "a"}
+    kept = await porch.put(unset)
+    assert porchtesting.meta_of(kept).managed_fields == [entry]
+    cleared = kept.model_copy(deep=True)
+    porchtesting.meta_of(cleared).managed_fields = []
+    stored = await porch.put(cleared)
+    assert porchtesting.meta_of(stored).managed_fields is None
+    assert porchtesting.meta_of(stored).resource_version != (
+        porchtesting.meta_of(kept).resource_version
+    )
+    assert porchtesting.meta_of(await porch.get("repo.app.ws")).managed_fields is None
+
+
 async def test_update_of_a_stale_copy_is_a_conflict_with_porchs_text(
     porch: porchtesting.Porch,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
+from api.meta import v1 as metav1
 from api.porch import v1alpha1 as porchv1alpha1
 from pkg.engine import enginetesting
 from pkg.registry.porch import packagerevision, packagerevisionapproval, porchtesting
@@ -150,6 +151,43 @@ async def test_approval_changes_only_the_lifecycle(porch: porchtesting.Porch) ->
     assert porchtesting.spec_of(stored).lifecycle == "Published"
     assert porchtesting.spec_of(stored).readiness_gates is None
     assert (porchtesting.meta_of(stored).labels or {}).get("team") == "blue"
+
+
+class _RecordedReplace:
+    """A PUT body as the API server hands it to the storage: managedFields the body leaves
+    out are the stored ones, and the request's field manager has its entry."""
+
+    def __init__(self, obj: BaseModel, entry: metav1.ManagedFieldsEntry) -> None:
+        self._obj = obj
+        self._entry = entry
+
+    async def updated_object(self, ctx: rest.RequestContext, old: BaseModel | None) -> BaseModel:
+        new = self._obj.model_copy(deep=True)
+        meta = porchtesting.meta_of(new)
+        if meta.managed_fields is None and old is not None:
+            meta.managed_fields = porchtesting.meta_of(old).managed_fields
+        meta.managed_fields = [*(meta.managed_fields or []), self._entry]
+        return new
+
+
+async def test_approval_records_the_approver_in_managed_fields(porch: porchtesting.Porch) -> None:
+    author = enginetesting.managed_fields_entry("kubectl-client-side-apply")
+    approver = enginetesting.managed_fields_entry("porchctl", subresource="approval")
+    await porch.create("app", managed_fields=[author])
+    proposed = await porch.lifecycle("repo.app.ws", "Proposed")
+    body = proposed.model_copy(deep=True)
+    porchtesting.spec_of(body).lifecycle = "Published"
+    porchtesting.meta_of(body).managed_fields = None  # as kubectl leaves them out
+    assert isinstance(porch.approval, rest.Updater)
+    stored, _ = await porch.approval.update(
+        porchtesting.context(NS),
+        "repo.app.ws",
+        _RecordedReplace(body, approver),
+        rest.UpdateOptions(),
+    )
+    assert porchtesting.meta_of(stored).managed_fields == [author, approver]
+    read = await porch.get("repo.app.ws")
+    assert porchtesting.meta_of(read).managed_fields == [author, approver]
 
 
 async def test_approval_of_a_stale_copy_is_a_conflict(porch: porchtesting.Porch) -> None:

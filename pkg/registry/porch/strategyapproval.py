@@ -6,7 +6,9 @@ the engine. The subresource is what separates approvers from authors in RBAC, so
 the lifecycle and nothing else: whatever else the request body says (labels, spec, status)
 is replaced by the stored object, as a Kubernetes subresource ignores fields outside its
 scope. The request's ``metadata.resourceVersion`` is kept, so a stale approval is still a
-409 Conflict.
+409 Conflict, and so are its ``metadata.managedFields``: the API server recorded the
+approver's write there (an entry with ``subresource: approval``), and the engine stores
+them with the revision (left unset, the stored ones stay).
 
 Transitions (the table of :mod:`pkg.engine.lifecycle`, ``Endpoint.APPROVAL``): Proposed ->
 Published ("approve", the engine assigns the next revision number) or Draft ("reject");
@@ -18,7 +20,7 @@ not exist is 404.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from pydantic import BaseModel
 
@@ -46,12 +48,17 @@ class ApprovalStrategy:
         revision, stored = _revision(new), _revision(old)
         requested_lifecycle = revision.spec.lifecycle if revision.spec else None
         requested_version = revision.metadata.resource_version if revision.metadata else None
+        requested_managed = revision.metadata.managed_fields if revision.metadata else None
         stored_spec = stored.spec or porchv1alpha1.PackageRevisionSpec()
         revision.spec = stored_spec.model_copy(deep=True, update={"lifecycle": requested_lifecycle})
         if stored.metadata is not None:
-            revision.metadata = stored.metadata.model_copy(
-                deep=True, update={"resource_version": requested_version}
-            )
+            kept: dict[str, Any] = {"resource_version": requested_version}
+            # Unset keeps the stored ones, which the copy holds. (Not left to the update
+            # driver: it carries managedFields over into the request's metadata object,
+            # which this replaces.)
+            if requested_managed is not None:
+                kept["managed_fields"] = requested_managed
+            revision.metadata = stored.metadata.model_copy(deep=True, update=kept)
         revision.status = stored.status.model_copy(deep=True) if stored.status else None
 
     def validate_update(

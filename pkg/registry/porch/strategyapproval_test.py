@@ -9,6 +9,7 @@ import pytest
 
 from api.porch import v1alpha1 as porchv1alpha1
 from pkg.apimachinery import codec, errors
+from pkg.engine import enginetesting
 from pkg.registry.porch import porchtesting, strategyapproval
 from pkg.registry.rest import update
 
@@ -115,6 +116,22 @@ def test_approval_keeps_everything_but_the_lifecycle_and_the_resource_version() 
     assert prepared["metadata"]["labels"] == {"team": "blue"}
     assert prepared["metadata"]["resourceVersion"] == "stale", "a stale copy must stay stale"
     assert prepared["status"] == codec.to_dict(old)["status"]
+
+
+def test_approval_keeps_the_managed_fields_the_api_server_hands_over() -> None:
+    old = _stored("Proposed")
+    assert old.metadata is not None
+    author = enginetesting.managed_fields_entry("kubectl-client-side-apply")
+    approver = enginetesting.managed_fields_entry("porchctl", subresource="approval")
+    old.metadata.managed_fields = [author]
+    for handed_over, prepared in (([author, approver], [author, approver]), (None, [author])):
+        new = old.model_copy(deep=True)
+        assert new.spec is not None and new.metadata is not None
+        new.spec.lifecycle = "Published"
+        new.metadata.managed_fields = handed_over
+        update.before_update(strategyapproval.STRATEGY, porchtesting.context(), new, old, KIND)
+        # The approver's entry is what the engine is given; left unset, the stored ones.
+        assert new.metadata.managed_fields == prepared
 
 
 def test_approval_never_creates() -> None:
