@@ -8,6 +8,13 @@ decodes the body with the request's field validation, calls the storage inside t
 request budget, and renders the result (:mod:`pkg.apiserver.responses`). Errors are
 raised as :class:`~pkg.apimachinery.errors.StatusError`; the server renders them.
 
+Every write records field ownership through :mod:`pkg.apiserver.fieldmanager`: create on
+the decoded body, PUT and PATCH inside the storage's update against the current object
+(server-side apply merges, prunes and checks conflicts there too). The manager is the
+``fieldManager`` query parameter, else the User-Agent's product name, as in Kubernetes. A
+storage that discards ``managedFields`` (``rest.ManagedFieldsDiscarder``) gets none of it:
+apply is a plain merge there.
+
 The request budget (kubernetes-api-contract.md §3.11): behind kube-apiserver every
 non-watch request must answer within its 60 s proxy timeout, so a storage call that
 outlives ``Config.request_timeout`` (55 s) is answered 504 Timeout while the call itself
@@ -27,6 +34,7 @@ from pydantic import BaseModel
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from api import resourceinfo
 from api.meta import v1 as metav1
 from pkg.apimachinery import codec, errors, field
 from pkg.apimachinery import user as userinfo
@@ -260,6 +268,28 @@ def _dry_run(query: params.Query) -> bool:
     return params.dry_run(query.get("dryRun"))
 
 
+def _field_manager(scope: Scope) -> fieldmanager.FieldManager | None:
+    """The field manager of the route, None when its storage discards managedFields."""
+    storage = scope.storage
+    if isinstance(storage, rest.ManagedFieldsDiscarder):
+        return None
+    info = scope.resource.info
+    return fieldmanager.FieldManager(
+        storage.new_object(),
+        info.api_version,
+        info.kind,
+        subresource=scope.resource.subresource,
+        resource=scope.group_resource,
+    )
+
+
+def _manager(request: Request, ctx: rest.RequestContext) -> str:
+    """Who writes: ``fieldManager``, else the User-Agent up to its first ``/``."""
+    return ctx.field_manager or fieldmanager.manager_from_user_agent(
+        request.headers.get("user-agent")
+    )
+
+
 async def create(request: Request, scope: Scope, namespace: str | None) -> HTTPResponse:
     storage = scope.storage
     assert isinstance(storage, rest.Creater)
@@ -268,7 +298,9 @@ async def create(request: Request, scope: Scope, namespace: str | None) -> HTTPR
     ctx = _context(request, namespace, dry_run=_dry_run(query), with_body=True)
     obj = _decode_body(request, storage.new_object(), ctx)
     _check_type(obj, scope)
-    fieldmanager.record(obj, ctx.field_manager, "Update", scope.resource.info.api_version)
+    fields = _field_manager(scope)
+    if fields is not None:
+        fields.update(None, obj, _manager(request, ctx))
     created = await _call(request, ctx, storage.create(ctx, obj, rest.CreateOptions()))
     return _finish(ctx, responses.object_body(created, storage, ctx, output, query), output, 201)
 
@@ -278,16 +310,12 @@ class _Replacement:
     """PUT: the new object is the body (rest.UpdatedObjectInfo)."""
 
     obj: BaseModel
-    manager: str | None
-    api_version: str
-    subresource: str
+    fields: fieldmanager.FieldManager | None
+    manager: str
 
     async def updated_object(self, ctx: rest.RequestContext, old: BaseModel | None) -> BaseModel:
-        if old is not None and objectmeta.meta_of(self.obj).managed_fields is None:
-            objectmeta.meta_of(self.obj).managed_fields = objectmeta.meta_of(old).managed_fields
-        fieldmanager.record(
-            self.obj, self.manager, "Update", self.api_version, subresource=self.subresource
-        )
+        if self.fields is not None:
+            self.fields.update(old, self.obj, self.manager)
         return self.obj
 
 
@@ -300,9 +328,7 @@ async def update(request: Request, scope: Scope, namespace: str | None, name: st
     obj = _decode_body(request, storage.new_object(), ctx)
     _check_type(obj, scope)
     _check_name(obj, name)
-    info = _Replacement(
-        obj, ctx.field_manager, scope.resource.info.api_version, scope.resource.subresource
-    )
+    info = _Replacement(obj, _field_manager(scope), _manager(request, ctx))
     stored, created = await _call(
         request, ctx, storage.update(ctx, name, info, rest.UpdateOptions())
     )
@@ -318,46 +344,51 @@ class _Patched:
     name: str
     patch_type: negotiation.PatchType
     patch: Any
+    fields: fieldmanager.FieldManager | None
+    manager: str
+    force: bool
 
     async def updated_object(self, ctx: rest.RequestContext, old: BaseModel | None) -> BaseModel:
         scope = self.scope
         info = scope.resource.info
         model = scope.storage.new_object()
         apply = self.patch_type is negotiation.PatchType.APPLY_PATCH
-        if old is None:
-            if not apply:
+        entries: list[metav1.ManagedFieldsEntry] | None = None
+        if not apply:
+            if old is None:
                 raise errors.new_not_found(scope.group_resource, self.name)
-            data = dict(self.patch)
-            data.setdefault("apiVersion", info.api_version)
-            data.setdefault("kind", info.kind)
-            metadata = dict(data.get("metadata") or {})
-            metadata.setdefault("name", self.name)
-            data["metadata"] = metadata
-        else:
             data = patch.apply_patch(
                 self.patch_type, responses.object_dict(old, info), self.patch, model
             )
+        else:
+            applied = self.patch if old is not None else self._to_create(info)
+            if self.fields is not None:
+                data, entries = self.fields.apply(old, applied, self.manager, force=self.force)
+            elif old is not None:  # the storage keeps no ownership: a plain merge
+                data = patch.apply_patch(
+                    self.patch_type, responses.object_dict(old, info), applied, model
+                )
+            else:
+                data = applied
         obj = _decode(model, data, negotiation.JSON, ctx)
         _check_type(obj, scope)
         _check_name(obj, self.name)
-        if apply:
-            fieldmanager.record(
-                obj,
-                ctx.field_manager,
-                "Apply",
-                info.api_version,
-                subresource=scope.resource.subresource,
-                fields=fieldmanager.applied_fields(self.patch),
-            )
-        else:
-            fieldmanager.record(
-                obj,
-                ctx.field_manager,
-                "Update",
-                info.api_version,
-                subresource=scope.resource.subresource,
-            )
+        if self.fields is not None:
+            if apply:
+                objectmeta.meta_of(obj).managed_fields = entries
+            else:
+                self.fields.update(old, obj, self.manager)
         return obj
+
+    def _to_create(self, info: resourceinfo.ResourceInfo) -> dict[str, Any]:
+        """An apply that creates: the configuration, typed and named by the URL if it is not."""
+        data = dict(self.patch)
+        data.setdefault("apiVersion", info.api_version)
+        data.setdefault("kind", info.kind)
+        metadata = dict(data.get("metadata") or {})
+        metadata.setdefault("name", self.name)
+        data["metadata"] = metadata
+        return data
 
 
 async def patch_object(
@@ -370,18 +401,40 @@ async def patch_object(
     query = _query(request)
     ctx = _context(request, namespace, dry_run=_dry_run(query), with_body=True)
     apply = patch_type is negotiation.PatchType.APPLY_PATCH
+    options = errors.GroupKind("meta.k8s.io", "PatchOptions")
+    force = params.first(query, "force")
     if apply and not ctx.field_manager:
         raise errors.new_invalid(
-            errors.GroupKind("meta.k8s.io", "PatchOptions"),
+            options,
             "",
             field.ErrorList(
                 [field.required(field.new_path("fieldManager"), "is required for apply patch")]
             ),
         )
+    if not apply and force is not None:
+        raise errors.new_invalid(
+            options,
+            "",
+            field.ErrorList(
+                [
+                    field.forbidden(
+                        field.new_path("force"), "may not be specified for non-apply patch"
+                    )
+                ]
+            ),
+        )
     body = patch.decode_patch(patch_type, request.body)
     if apply:
         _check_applied_identity(body, scope, name)
-    info = _Patched(scope, name, patch_type, body)
+    info = _Patched(
+        scope,
+        name,
+        patch_type,
+        body,
+        _field_manager(scope),
+        _manager(request, ctx),
+        params.parse_bool(force),
+    )
     stored, created = await _call(
         request, ctx, storage.update(ctx, name, info, rest.UpdateOptions(force_allow_create=apply))
     )

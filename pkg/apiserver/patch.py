@@ -18,20 +18,28 @@ into the resource's model with the request's field validation.
   ``$retainKeys``, ``$deleteFromPrimitiveList/<f>`` and ``$setElementOrder/<f>``. Porch's
   own lists declare no merge keys, so for them it is exactly a merge patch. We accept it
   but do not advertise it in OpenAPI (kubernetes-api-contract.md §3.6).
-* ``application/apply-patch+yaml`` (server-side apply), pragmatically: the applied
-  configuration is merged onto the live object like a strategic merge patch, with lists
-  of ``x-kubernetes-list-type: map``/``set`` merged by key/value. Field ownership is not
-  tracked: there are no apply conflicts (``force`` is accepted and changes nothing), and a
-  field removed from the applied configuration is *not* removed from the object; remove it
-  with a merge or JSON patch. A ``managedFields`` entry for the manager is still recorded
-  (:mod:`pkg.apiserver.fieldmanager`).
+* ``application/apply-patch+yaml`` (server-side apply): :func:`strategic_merge` with
+  ``apply=True`` merges the applied configuration onto the live object the way
+  structured-merge-diff does: structs and maps merge per field, lists of
+  ``x-kubernetes-list-type: map``/``set`` merge by key/value, every other list (atomic, the
+  default) is replaced whole. Field ownership is :mod:`pkg.apiserver.fieldmanager`'s job:
+  it runs this merge, then detects conflicts with other managers (409 unless ``force``),
+  removes the fields this manager applied before and no longer applies (unless another
+  manager owns them), and records ``managedFields``. Only a storage that discards
+  ``managedFields`` (``rest.ManagedFieldsDiscarder``) gets the bare merge.
+
+The schema facts both this module and the field manager read off the generated models
+(:func:`schema_fields`, :func:`schema_field`, :func:`list_item`, :func:`merge_keys`) live
+here, once.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import typing
+from collections.abc import Mapping
 from typing import Any, Final
 
 import jsonpatch
@@ -42,7 +50,18 @@ from api.meta import v1 as metav1
 from pkg.apimachinery import codec, errors
 from pkg.apiserver import negotiation
 
-__all__ = ["apply_patch", "decode_patch", "invalid_request", "merge_patch", "strategic_merge"]
+__all__ = [
+    "SchemaField",
+    "apply_patch",
+    "decode_patch",
+    "invalid_request",
+    "list_item",
+    "merge_keys",
+    "merge_patch",
+    "schema_field",
+    "schema_fields",
+    "strategic_merge",
+]
 
 _DIRECTIVE: Final = "$patch"
 _RETAIN_KEYS: Final = "$retainKeys"
@@ -105,34 +124,56 @@ def merge_patch(target: Any, patch: Any) -> Any:
 # --- schema-aware merging (strategic merge patch and apply) ---------------------------------
 
 
-class _Field(typing.NamedTuple):
+class SchemaField(typing.NamedTuple):
+    """A model field as the patchers see it: its annotation and ``x-kubernetes-*`` extras."""
+
     annotation: Any
     extra: dict[str, Any]
 
 
-def _field(model: Any, key: str) -> _Field:
-    """The annotation and x-kubernetes extensions of ``key`` in ``model`` (Any if unknown)."""
+_UNKNOWN: Final = SchemaField(Any, {})
+
+
+@functools.cache
+def schema_fields(model: type[BaseModel]) -> Mapping[str, SchemaField]:
+    """The fields of ``model`` by their JSON name (alias), computed once per model."""
+    out: dict[str, SchemaField] = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        out[info.alias or name] = SchemaField(info.annotation, dict(extra))
+    return out
+
+
+def schema_field(model: Any, key: str) -> SchemaField:
+    """The annotation and x-kubernetes extensions of ``key`` in ``model`` (Any if unknown).
+
+    ``model`` is a model class (``key`` is one of its fields) or a ``dict[str, X]``
+    annotation (every key is an ``X``).
+    """
     model = codec.unwrap_annotation(model)
     if codec.is_model(model):
-        for name, info in model.model_fields.items():
-            if (info.alias or name) == key:
-                extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-                return _Field(info.annotation, dict(extra))
-        return _Field(Any, {})
+        return schema_fields(model).get(key, _UNKNOWN)
     if typing.get_origin(model) is dict and len(typing.get_args(model)) == 2:
-        return _Field(typing.get_args(model)[1], {})
-    return _Field(Any, {})
+        return SchemaField(typing.get_args(model)[1], {})
+    return _UNKNOWN
 
 
-def _list_item(annotation: Any) -> Any:
+def list_item(annotation: Any) -> Any:
+    """The item annotation of a ``list[X]`` annotation (Any when it is not a list)."""
     current = codec.unwrap_annotation(annotation)
     if typing.get_origin(current) is list and typing.get_args(current):
         return typing.get_args(current)[0]
     return Any
 
 
-def _merge_keys(extra: dict[str, Any], apply: bool) -> list[str] | None:
-    """The keys list items merge on, or None when the list is replaced as a whole."""
+def merge_keys(extra: Mapping[str, Any], apply: bool) -> list[str] | None:
+    """The keys list items merge on, or None when the list is replaced as a whole.
+
+    ``[]`` is a set of values. A strategic merge patch follows ``x-kubernetes-patch-strategy``
+    and ``x-kubernetes-patch-merge-key``; apply (and field ownership) also reads
+    ``x-kubernetes-list-type`` (``map`` with ``x-kubernetes-list-map-keys``, ``set``);
+    anything else (``atomic``, or no extension) is an atomic list.
+    """
     if extra.get("x-kubernetes-patch-strategy", "").find("merge") >= 0:
         key = extra.get("x-kubernetes-patch-merge-key")
         return [key] if isinstance(key, str) else []
@@ -179,7 +220,7 @@ def _merge_map(original: Any, patch: dict[str, Any], model: Any, apply: bool) ->
         if value is None:
             result.pop(key, None)
             continue
-        sub = _field(model, key)
+        sub = schema_field(model, key)
         merged = _merge_value(result.get(key), value, sub, apply)
         if merged is _DELETE:
             result.pop(key, None)
@@ -191,14 +232,14 @@ def _merge_map(original: Any, patch: dict[str, Any], model: Any, apply: bool) ->
     return result
 
 
-def _merge_value(original: Any, value: Any, sub: _Field, apply: bool) -> Any:
+def _merge_value(original: Any, value: Any, sub: SchemaField, apply: bool) -> Any:
     if isinstance(value, dict):
         return _merge_map(original, value, sub.annotation, apply)
     if isinstance(value, list):
-        keys = _merge_keys(sub.extra, apply)
+        keys = merge_keys(sub.extra, apply)
         if keys is None or not isinstance(original, list):
             return _strip_directives([v for v in value if not _is_list_directive(v)])
-        return _merge_list(original, value, keys, _list_item(sub.annotation), apply)
+        return _merge_list(original, value, keys, list_item(sub.annotation), apply)
     return value
 
 

@@ -187,7 +187,10 @@ async def test_create_get_list_round_trip(api: API) -> None:
 
 
 async def test_create_accepts_yaml_and_records_the_field_manager(api: API) -> None:
-    body = "apiVersion: config.porch.kpt.dev/v1alpha1\nkind: Repository\nmetadata:\n  name: y\n"
+    body = (
+        "apiVersion: config.porch.kpt.dev/v1alpha1\nkind: Repository\nmetadata:\n  name: y\n"
+        "spec:\n  description: d\n"
+    )
     response = await api.client.post(
         f"{REPOS}?fieldManager=kubectl-create",
         content=body,
@@ -271,6 +274,24 @@ async def test_status_subresource_changes_only_status(api: API) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == {"packageCount": 2}
     assert "description" not in response.json()["spec"]
+
+
+async def test_status_writes_are_owned_and_checked_like_any_write(api: API) -> None:
+    created = (await api.client.post(f"{REPOS}?fieldManager=creator", json=repository("r1"))).json()
+    created["status"] = {"packageCount": 3}
+    created["metadata"]["labels"] = {"ignored": "yes"}
+    updated = await api.client.put(f"{REPOS}/r1/status?fieldManager=controller", json=created)
+    assert updated.status_code == 200
+    meta = updated.json()["metadata"]
+    assert "labels" not in meta  # a status write cannot relabel
+    entries = {(e["manager"], e.get("subresource", "")): e for e in meta["managedFields"]}
+    assert set(entries) == {("creator", ""), ("controller", "status")}
+    assert entries[("controller", "status")]["fieldsV1"] == {
+        "f:status": {".": {}, "f:packageCount": {}}
+    }
+    # The copy read before that write is stale for the status too.
+    created["status"] = {"packageCount": 4}
+    _status(await api.client.put(f"{REPOS}/r1/status", json=created), 409, "Conflict")
 
 
 async def test_delete_with_dry_run_in_the_body_keeps_the_object(api: API) -> None:

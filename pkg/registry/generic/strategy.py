@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Protocol, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -120,20 +120,23 @@ class DefaultStrategy:
 class StatusStrategy:
     """The ``/status`` subresource's update rules: only ``.status`` changes.
 
-    Everything else, metadata included, is taken from the stored object, as the real
-    apiserver's status strategies do (a ``/status`` write cannot rename, relabel or
-    re-spec an object). Subclass to validate the status.
+    Everything else is taken from the stored object, as the real apiserver's status
+    strategies do (a ``/status`` write cannot relabel or re-spec an object); of the metadata,
+    what Go's ``ResetObjectMetaForStatus`` resets. The request's ``resourceVersion`` stays
+    (a stale status write is a 409) and so do its ``managedFields`` (the API server recorded
+    the status writer's entry there). Subclass to validate the status.
     """
 
     def allow_create_on_update(self) -> bool:
         return False
 
     def prepare_for_update(self, ctx: rest.RequestContext, new: BaseModel, old: BaseModel) -> None:
-        status = getattr(new, "status", None)
         for name in type(old).model_fields:
-            if name != "status":
+            if name not in ("status", "metadata"):
                 setattr(new, name, _copy(getattr(old, name)))
-        new.status = status  # type: ignore[attr-defined]
+        new_meta, old_meta = objectmeta.meta_of(new), objectmeta.meta_of(old)
+        for name in _STATUS_RESET_METADATA:
+            setattr(new_meta, name, _copy(getattr(old_meta, name)))
 
     def validate_update(
         self, ctx: rest.RequestContext, new: BaseModel, old: BaseModel
@@ -147,6 +150,17 @@ class StatusStrategy:
 
     def canonicalize(self, obj: BaseModel) -> None:
         return None
+
+
+_STATUS_RESET_METADATA: Final = (
+    "deletion_timestamp",
+    "generation",
+    "self_link",
+    "labels",
+    "annotations",
+    "finalizers",
+    "owner_references",
+)
 
 
 def _copy(value: _T) -> _T:

@@ -14,11 +14,15 @@ in kpt function pipeline. Package NOT pushed to remote. ..."), and nothing is st
 the revision is annotated ``porch.kpt.dev/push-on-render-failure: "true"``. Field selectors
 are those of packagerevisions. Spans are ``[START]::PackageRevisionResources::List``,
 ``::Get`` and ``::Update``, as Porch's.
+
+The revision's files are the whole of what it stores: ``metadata.managedFields`` are not
+kept, so the storage declares ``rest.ManagedFieldsDiscarder`` and the API server tracks no
+field ownership for it (server-side apply is a plain merge here).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -38,8 +42,10 @@ _SPAN: Final = "[START]::PackageRevisionResources::"
 
 
 class PackageRevisionResourcesStorage(packagecommon.Storage):
-    """``Getter``, ``Lister``, ``Updater`` and ``TableConvertor`` of
-    ``packagerevisionresources`` over one engine."""
+    """``Getter``, ``Lister``, ``Updater``, ``TableConvertor`` and
+    ``ManagedFieldsDiscarder`` of ``packagerevisionresources`` over one engine."""
+
+    discards_managed_fields: Literal[True] = True
 
     resource_info = INFO
     model = porchv1alpha1.PackageRevisionResources

@@ -19,6 +19,11 @@ Patch (merge, JSON, strategic, server-side apply) is not a storage capability: t
 server turns it into an :class:`Updater` call whose :class:`UpdatedObjectInfo` applies the
 patch to the *current* object inside the storage's update, so a patch never conflicts
 with a concurrent writer on resourceVersion (as in Kubernetes).
+
+The API server records field ownership (``metadata.managedFields``) on every write and
+runs server-side apply with conflicts and removals. A storage that does not persist
+``managedFields`` says so with :class:`ManagedFieldsDiscarder`; the API server then
+records nothing for it and applies as a plain merge.
 """
 
 from __future__ import annotations
@@ -122,6 +127,20 @@ class Storage(Protocol):
     def new_list(self) -> type[BaseModel]:
         """The list model class (Go's ``NewList()``)."""
         ...
+
+
+@runtime_checkable
+class ManagedFieldsDiscarder(Protocol):
+    """A storage that does not keep ``metadata.managedFields`` (a class attribute set to True).
+
+    For such a storage the API server records no field ownership on create, update or
+    patch, and server-side apply is a plain merge of the applied configuration (no
+    conflicts, no removal of fields the manager stopped applying, no ``before-first-apply``
+    entry): ownership it cannot remember would only produce wrong conflicts.
+    """
+
+    @property
+    def discards_managed_fields(self) -> Literal[True]: ...
 
 
 @runtime_checkable
