@@ -28,7 +28,7 @@ import asyncio
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 from sanic import Request
@@ -268,6 +268,30 @@ def _dry_run(query: params.Query) -> bool:
     return params.dry_run(query.get("dryRun"))
 
 
+_FIELD_MANAGER_MAX_LENGTH: Final = 128
+
+
+def _check_field_manager(ctx: rest.RequestContext, options_kind: str) -> None:
+    """422 for a ``fieldManager`` Kubernetes refuses (``ValidateFieldManager``): longer than
+    128 characters or with a character that is not printable (it names the manager in
+    managedFields and in conflict messages)."""
+    manager = ctx.field_manager or ""
+    path = field.new_path("fieldManager")
+    errs = field.ErrorList()
+    if len(manager) > _FIELD_MANAGER_MAX_LENGTH:
+        errs.append(field.too_long(path, manager, _FIELD_MANAGER_MAX_LENGTH))
+    for index, char in enumerate(manager):
+        if not char.isprintable():
+            position = len(manager[:index].encode())  # Go reports the byte offset
+            errs.append(
+                field.invalid(
+                    path, manager, f"invalid character U+{ord(char):04X} (at position {position})"
+                )
+            )
+    if errs:
+        raise errors.new_invalid(errors.GroupKind("meta.k8s.io", options_kind), "", errs)
+
+
 def _field_manager(scope: Scope) -> fieldmanager.FieldManager | None:
     """The field manager of the route, None when its storage discards managedFields."""
     storage = scope.storage
@@ -296,6 +320,7 @@ async def create(request: Request, scope: Scope, namespace: str | None) -> HTTPR
     output = negotiation.negotiate_output(request.headers.get("accept"), "item")
     query = _query(request)
     ctx = _context(request, namespace, dry_run=_dry_run(query), with_body=True)
+    _check_field_manager(ctx, "CreateOptions")
     obj = _decode_body(request, storage.new_object(), ctx)
     _check_type(obj, scope)
     fields = _field_manager(scope)
@@ -325,6 +350,7 @@ async def update(request: Request, scope: Scope, namespace: str | None, name: st
     output = negotiation.negotiate_output(request.headers.get("accept"), "item")
     query = _query(request)
     ctx = _context(request, namespace, dry_run=_dry_run(query), with_body=True)
+    _check_field_manager(ctx, "UpdateOptions")
     obj = _decode_body(request, storage.new_object(), ctx)
     _check_type(obj, scope)
     _check_name(obj, name)
@@ -401,6 +427,7 @@ async def patch_object(
     query = _query(request)
     ctx = _context(request, namespace, dry_run=_dry_run(query), with_body=True)
     apply = patch_type is negotiation.PatchType.APPLY_PATCH
+    _check_field_manager(ctx, "PatchOptions")
     options = errors.GroupKind("meta.k8s.io", "PatchOptions")
     force = params.first(query, "force")
     if apply and not ctx.field_manager:

@@ -276,6 +276,25 @@ async def test_status_subresource_changes_only_status(api: API) -> None:
     assert "description" not in response.json()["spec"]
 
 
+async def test_a_field_manager_kubernetes_refuses_is_422_and_writes_nothing(api: API) -> None:
+    too_long = await api.client.post(f"{REPOS}?fieldManager={'m' * 129}", json=repository("r1"))
+    body = _status(too_long, 422, "Invalid")
+    assert body["details"]["kind"] == "CreateOptions"
+    assert body["details"]["causes"][0]["field"] == "fieldManager"
+    assert "may not be more than 128" in body["message"]
+    assert await api.stored_repositories() == []
+    await api.client.post(REPOS, json=repository("r1"))
+    tab = await api.client.patch(
+        f"{REPOS}/r1?fieldManager=a%09b",
+        content=json.dumps({"spec": {"description": "x"}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    body = _status(tab, 422, "Invalid")
+    assert "invalid character U+0009 (at position 1)" in body["message"]
+    got = (await api.client.get(f"{REPOS}/r1")).json()
+    assert "description" not in got["spec"]
+
+
 async def test_status_writes_are_owned_and_checked_like_any_write(api: API) -> None:
     created = (await api.client.post(f"{REPOS}?fieldManager=creator", json=repository("r1"))).json()
     created["status"] = {"packageCount": 3}
