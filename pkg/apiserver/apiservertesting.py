@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import json
 import socket
 import ssl
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from kubernetes import client as k8s_client
 from pydantic import BaseModel
 
 from api.core import v1 as corev1
@@ -30,8 +34,10 @@ from pkg.registry.rest import objectmeta, rest
 
 __all__ = [
     "Database",
+    "ReviewHandler",
     "Strategy",
     "keys",
+    "kube_review_endpoint",
     "open_database",
     "repositories",
     "secrets",
@@ -120,3 +126,42 @@ async def serve(app: config.App, ssl_context: ssl.SSLContext | None = None) -> A
         yield f"{scheme}://127.0.0.1:{port}"
     finally:
         await serving.shutdown(server, app, drain_timeout=2.0)
+
+
+class ReviewHandler(http.server.BaseHTTPRequestHandler):
+    """Base of a stand-in for kube-apiserver's review endpoints (TokenReview,
+    SubjectAccessReview), which cannot run on this machine: subclasses answer ``do_POST``
+    with :meth:`read_json` and :meth:`reply_json`."""
+
+    def read_json(self) -> Any:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def reply_json(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def kube_review_endpoint(
+    handler: type[ReviewHandler],
+) -> Iterator[k8s_client.ApiClient]:
+    """Serve ``handler`` on 127.0.0.1 and yield a real ``kubernetes`` client pointed at it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    configuration = k8s_client.Configuration()
+    configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+    api_client = k8s_client.ApiClient(configuration)
+    try:
+        yield api_client
+    finally:
+        api_client.close()  # type: ignore[no-untyped-call]
+        server.shutdown()
+        server.server_close()

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +7,7 @@ import pytest
 from kubernetes import client as k8s_client
 
 from pkg.apimachinery import user
-from pkg.apiserver import authorization
+from pkg.apiserver import apiservertesting, authorization
 
 ALICE = user.UserInfo("alice", uid="42", groups=("dev", user.ALL_AUTHENTICATED))
 ADMIN = user.UserInfo("admin", groups=(user.SYSTEM_MASTERS, user.ALL_AUTHENTICATED))
@@ -52,42 +49,24 @@ def test_forbidden_message_for_paths_and_cluster_scope() -> None:
     assert cluster.message.endswith('in API group "porch.kpt.dev" at the cluster scope')
 
 
-class _KubeAPI(http.server.BaseHTTPRequestHandler):
+class _KubeAPI(apiservertesting.ReviewHandler):
     """The SubjectAccessReview endpoint of a kube-apiserver (which cannot run here)."""
 
     reviews: list[dict[str, Any]] = []
     allowed = True
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         type(self).reviews.append(body)
         status = {"allowed": self.allowed, "reason": "" if self.allowed else "RBAC says no"}
-        reply = json.dumps({**body, "status": status}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
+        self.reply_json(201, {**body, "status": status})
 
 
 @pytest.fixture
 def kube_api() -> Iterator[tuple[type[_KubeAPI], k8s_client.ApiClient]]:
     handler = type("Handler", (_KubeAPI,), {"reviews": [], "allowed": True})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    configuration = k8s_client.Configuration()
-    configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
-    api_client = k8s_client.ApiClient(configuration)
-    try:
+    with apiservertesting.kube_review_endpoint(handler) as api_client:
         yield handler, api_client
-    finally:
-        api_client.close()  # type: ignore[no-untyped-call]
-        server.shutdown()
-        server.server_close()
 
 
 async def test_webhook_asks_the_cluster_and_caches_the_answer(

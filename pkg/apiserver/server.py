@@ -129,9 +129,11 @@ def _peer_certificate(request: Request) -> x509.Certificate | None:
     return cert
 
 
-def _authenticate(request: Request, state: config.State) -> userinfo.UserInfo | None:
+async def _authenticate(request: Request, state: config.State) -> userinfo.UserInfo | None:
     headers = list(request.headers.items())
-    return state.config.authenticator.authenticate(_peer_certificate(request), headers)
+    return await state.config.authenticator.authenticate_request(
+        _peer_certificate(request), headers
+    )
 
 
 def _attributes(user: userinfo.UserInfo, info: requestinfo.RequestInfo) -> authorization.Attributes:
@@ -260,7 +262,7 @@ async def _pipeline(
     user_name = ""
     try:
         try:
-            user = _authenticate(request, state)
+            user = await _authenticate(request, state)
             if user is None:
                 if not public:
                     raise errors.new_unauthorized("Unauthorized")
@@ -510,7 +512,7 @@ async def _error_handler(request: Request, exc: Exception) -> HTTPResponse:
         state is not None
         and err.code in (404, 405)
         and request.path not in _HEALTH_PATHS
-        and _authenticate(request, state) is None
+        and await _authenticate(request, state) is None
     ):
         # Do not tell anonymous callers which paths exist.
         err = errors.new_unauthorized("Unauthorized")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pkg.apiserver import protobuf_test
+from pkg.apimachinery import user as userinfo
+from pkg.apiserver import apiservertesting, authentication, protobuf_test, server
 from pkg.apiserver.conftest import API, GV, REPOS, TABLE, expect_status, repository
 
 _status = expect_status
@@ -94,6 +96,31 @@ async def test_anonymous_requests_are_unauthorized(api: API, path: str) -> None:
     async with httpx.AsyncClient(base_url=api.url) as anonymous:
         body = _status(await anonymous.get(path), 401, "Unauthorized")
     assert body["message"] == "Unauthorized"
+
+
+async def test_bearer_tokens_the_cluster_vouches_for_are_its_users(api: API) -> None:
+    def review(body: dict[str, Any]) -> dict[str, Any]:
+        # The cluster's TokenReview answered in process: kube-apiserver cannot run here (the
+        # kubernetes client's side is tested against a loopback stand-in in
+        # authentication_test.py).
+        if body["spec"]["token"] != "sa-token":
+            return {"status": {"authenticated": False, "error": "invalid bearer token"}}
+        user = {"username": "system:serviceaccount:porch-system:ctl", "groups": ["sa"]}
+        return {"status": {"authenticated": True, "user": user}}
+
+    authn = authentication.Authenticator(
+        tokens={"tok": userinfo.UserInfo("alice")},
+        token_review=authentication.TokenReviewAuthenticator(review),
+    )
+    app = server.new_app(dataclasses.replace(api.state.config, authenticator=authn))
+    async with apiservertesting.serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        served = await client.get(REPOS, headers={"Authorization": "Bearer sa-token"})
+        missing = await client.get("/no/such/path", headers={"Authorization": "Bearer sa-token"})
+        denied = await client.get(REPOS, headers={"Authorization": "Bearer other-token"})
+    assert served.status_code == 200, served.text
+    # Known to be a user, so told the truth about paths (anonymous callers get 401).
+    _status(missing, 404, "NotFound")
+    assert _status(denied, 401, "Unauthorized")["message"] == "Unauthorized"
 
 
 # --- errors --------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ Where this sits: :mod:`pkg.cmd.server.server` calls :func:`new_config` after
 before serving: the standalone PKI (or a self-signed serving certificate), reading the CA
 bundles and the token file, building the authentication chain (an aggregated server
 without ``--requestheader-client-ca-file`` reads the front-proxy settings from the cluster,
-:mod:`pkg.cmd.server.delegation`), and the KRM function runtime (reading
-``--function-exec``). Stores, the engine and the app are assembled in
-:mod:`pkg.cmd.server.server`, which owns their lifetimes.
+:mod:`pkg.cmd.server.delegation`; an aggregated server also has the cluster review bearer
+tokens no static token matches, through the same client as its SubjectAccessReviews), and
+the KRM function runtime (reading ``--function-exec``). Stores, the engine and the app are
+assembled in :mod:`pkg.cmd.server.server`, which owns their lifetimes.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def new_config(opts: options.ServerOptions, kube_client: Any | None = None) -> C
     """Build the Config of completed, validated options (may create files in --cert-dir).
 
     ``kube_client`` (a ``kubernetes.client.ApiClient``) is the server's client of its
-    cluster; an aggregated server reads the delegated authentication settings through it.
+    cluster; an aggregated server reads the delegated authentication settings and reviews
+    bearer tokens (TokenReview) through it. A standalone server never sends its callers'
+    tokens to a cluster, even when it has one for authorization.
     """
     assert opts.cert_dir is not None
     hosts = certs.serving_hosts(opts.bind_address)
@@ -126,6 +129,13 @@ def new_config(opts: options.ServerOptions, kube_client: Any | None = None) -> C
         except (OSError, authentication.TokenFileError) as err:
             raise ConfigError(f"--token-auth-file: {err}") from None
 
+    token_review: authentication.TokenReviewAuthenticator | None = None
+    if not opts.standalone and kube_client is not None:
+        token_review = authentication.TokenReviewAuthenticator(
+            authentication.kubernetes_token_review(kube_client),
+            cache_ttl=opts.authentication_token_webhook_cache_ttl,
+        )
+
     try:
         function_runtime = functions.new_runtime(
             opts.runtime.default_image_prefix, opts.runtime.function_exec
@@ -139,6 +149,9 @@ def new_config(opts: options.ServerOptions, kube_client: Any | None = None) -> C
         serving=serving,
         standalone_pki=standalone_pki,
         authenticator=authentication.Authenticator(
-            client_cas=client_cas, request_header=request_header, tokens=tokens
+            client_cas=client_cas,
+            request_header=request_header,
+            tokens=tokens,
+            token_review=token_review,
         ),
     )

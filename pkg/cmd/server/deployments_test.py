@@ -177,7 +177,10 @@ def test_rbac_grants_what_the_server_uses(
         ("config.porch.kpt.dev", "repositories/status", "patch"),
         # Git credentials.
         ("", "secrets", "get"),
+        # Delegated authorization, and authentication of bearer tokens sent to the Service
+        # directly (both also granted by system:auth-delegator).
         ("authorization.k8s.io", "subjectaccessreviews", "create"),
+        ("authentication.k8s.io", "tokenreviews", "create"),
     }
     assert needed <= granted
     assert "porch-server" in role_refs

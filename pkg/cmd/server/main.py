@@ -95,6 +95,14 @@ _PATH = click.Path(path_type=Path)
     help='Static bearer tokens, CSV: token,user,uid,"group1,group2".',
 )
 @click.option(
+    "--authentication-token-webhook-cache-ttl",
+    default="10s",
+    show_default=True,
+    callback=_duration,
+    help="Aggregated mode: how long the cluster's TokenReview answers for bearer tokens that "
+    "no --token-auth-file token matches are cached (denials at most 1s).",
+)
+@click.option(
     "--requestheader-client-ca-file",
     type=_PATH,
     help="CA bundle of the front proxy (kube-apiserver's --proxy-client-cert-file issuer).",
@@ -239,6 +247,7 @@ def options_from(values: dict[str, Any]) -> options.ServerOptions:
         tls_private_key_file=values["tls_private_key_file"],
         client_ca_file=values["client_ca_file"],
         token_auth_file=values["token_auth_file"],
+        authentication_token_webhook_cache_ttl=values["authentication_token_webhook_cache_ttl"],
         requestheader_client_ca_file=values["requestheader_client_ca_file"],
         requestheader_allowed_names=_split(values["requestheader_allowed_names"]),
         requestheader_username_headers=_split(values["requestheader_username_headers"])

@@ -117,6 +117,9 @@ class ServerOptions:
         authentication.DEFAULT_EXTRA_HEADER_PREFIXES
     )
     requestheader_uid_headers: tuple[str, ...] = authentication.DEFAULT_UID_HEADERS
+    # Aggregated mode: how long the cluster's TokenReview answers are reused (denials for at
+    # most authentication.DEFAULT_TOKEN_FAILURE_CACHE_TTL); 0 asks every time.
+    authentication_token_webhook_cache_ttl: float = authentication.DEFAULT_TOKEN_CACHE_TTL
     authorization_mode: AuthorizationMode | None = None
     kubeconfig: Path | None = None
     write_kubeconfig: Path | None = None
@@ -194,6 +197,8 @@ class ServerOptions:
                 f"--authorization-mode: {self.authorization_mode!r} is not one of "
                 + ", ".join(AUTHORIZATION_MODES)
             )
+        if self.authentication_token_webhook_cache_ttl < 0:
+            problems.append("--authentication-token-webhook-cache-ttl must not be negative")
         if self.write_kubeconfig is not None and not self.standalone:
             problems.append(
                 "--write-kubeconfig needs --standalone (only a standalone server has an admin "

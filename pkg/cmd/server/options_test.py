@@ -35,6 +35,7 @@ def test_aggregated_defaults() -> None:
     done = options.ServerOptions().complete()
     assert done.secure_port == 4443
     assert done.authorization_mode == "Webhook"
+    assert done.authentication_token_webhook_cache_ttl == 10.0  # Go's default
     assert done.cert_dir is not None
     assert done.cert_dir.parts[-2:] == ("apiserver.local.config", "certificates")
     assert done.data_dir is not None and done.data_dir.name == "porch-server"
@@ -88,6 +89,7 @@ def test_validate_reports_every_problem(tmp_path: Path) -> None:
         tls_cert_file=tmp_path / "missing.crt",
         write_kubeconfig=tmp_path / "kubeconfig",
         max_request_body_size=0,
+        authentication_token_webhook_cache_ttl=-1,
         runtime=options.RuntimeOptions(max_concurrent_syncs=0, list_timeout_per_repo=0),
     ).complete()
     problems = opts.validate()
@@ -97,5 +99,6 @@ def test_validate_reports_every_problem(tmp_path: Path) -> None:
     assert any(p.startswith("--tls-cert-file: ") for p in problems)
     assert any(p.startswith("--write-kubeconfig needs --standalone") for p in problems)
     assert "--max-request-body-size must be positive" in problems
+    assert "--authentication-token-webhook-cache-ttl must not be negative" in problems
     assert "--max-concurrent-syncs must be at least 1" in problems
     assert "--list-timeout-per-repo must be positive" in problems

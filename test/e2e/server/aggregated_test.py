@@ -4,7 +4,10 @@ through a kubeconfig; authorization is delegated to it.
 The "cluster" is a standalone server, which serves Repositories and Secrets with the same
 API as kube-apiserver with Porch's CRD. It has no SubjectAccessReview API, so every review
 fails: only ``system:masters`` (which needs no review) gets through, as in a real cluster
-whose authorization webhook is down.
+whose authorization webhook is down. It has no TokenReview API either, so a bearer token
+that no static token matches is a 401, as with a real cluster that cannot review tokens;
+what a cluster's answers do is tested against a stand-in in
+``pkg/apiserver/authentication_test.py``.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def aggregated(porch_server: e2e.PorchServer, tmp_path: Path) -> Iterator[Aggreg
             str(porch_server.ca_file),
             "--token-auth-file",
             str(tmp_path / "tokens.csv"),
+            "--authentication-token-webhook-cache-ttl",
+            "30s",
             "--bind-address",
             "127.0.0.1",
             "--secure-port",
@@ -109,6 +114,32 @@ def test_aggregated_mode_serves_porch_and_delegates_authorization(
         denied = erin.get("/apis")
     assert denied.status_code == 403
     assert denied.json()["message"].startswith('forbidden: User "erin" cannot get path "/apis"')
+
+
+def test_a_bearer_token_the_cluster_cannot_review_is_unauthorized(
+    aggregated: Aggregated,
+) -> None:
+    token = "eyJhbGciOiJSUzI1NiJ9.a-service-account-token.s1gn4ture"
+    with httpx.Client(
+        base_url=aggregated.url, verify=False, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        answers = [client.get("/apis/porch.kpt.dev/v1alpha1") for _ in range(2)]
+    for answer in answers:
+        assert answer.status_code == 401
+        assert answer.json() == {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": "Unauthorized",
+            "reason": "Unauthorized",
+            "code": 401,
+        }
+    log = aggregated.log.read_text()
+    # The server asked the cluster (which has no TokenReview API) each time: failures are
+    # not cached. The token itself is never logged.
+    assert log.count("TokenReview failed, the bearer token authenticates nobody") == 2, log
+    assert token not in log
 
 
 def _until(check: Any, limit: float = 30) -> Any:
