@@ -75,7 +75,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pkg.apimachinery import user
-from pkg.apiserver import pki
+from pkg.apiserver import clusterreview, pki
 
 __all__ = [
     "DEFAULT_EXTRA_HEADER_PREFIXES",
@@ -314,8 +314,8 @@ class TokenReviewAuthenticator:
             spec["audiences"] = list(self._audiences)
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec}
         try:
-            # The kubernetes client is blocking (urllib3); keep it off the event loop.
-            response = await asyncio.to_thread(self._review, body)
+            # The kubernetes client blocks (urllib3): off the event loop, on review threads.
+            response = await clusterreview.run(self._review, body)
         except Exception as err:
             # Logged here, once per review, however many requests shared it. Not cached:
             # the next request asks again, as in Go.

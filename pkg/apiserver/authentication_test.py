@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -384,6 +385,26 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_shared_review(
     assert info is not None
     assert leaving.cancelled()
     assert len(kube_api.handler.reviews) == 1
+
+
+async def test_a_cluster_that_does_not_answer_leaves_the_default_executor_free(
+    kube_api: KubeAPI,
+) -> None:
+    """Reviews wait on threads of their own: asyncio's default executor (which renders
+    packages) keeps working while more reviews hang than it has threads."""
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    )
+    kube_api.handler.gate = threading.Event()
+    authn = kube_api.authenticator()
+    hanging = [
+        asyncio.ensure_future(authn.authenticate_request(None, _bearer(f"hung-{i}")))
+        for i in range(4)
+    ]
+    await asyncio.sleep(0.1)  # every review has been handed to its executor
+    assert await asyncio.wait_for(asyncio.to_thread(str, "free"), timeout=5) == "free"
+    kube_api.handler.gate.set()
+    assert await asyncio.gather(*hanging) == [None] * 4
 
 
 async def test_the_cache_is_bounded(kube_api: KubeAPI) -> None:

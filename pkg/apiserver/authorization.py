@@ -16,7 +16,6 @@ Kubernetes' message (:func:`forbidden`). ``pkg.cmd.server`` picks the authorizer
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol, cast
 
 from pkg.apimachinery import errors, strconv, user
+from pkg.apiserver import clusterreview
 
 __all__ = [
     "ALWAYS_ALLOW_PATHS",
@@ -196,8 +196,8 @@ class WebhookAuthorizer:
             self._cache.move_to_end(key)
             return cached[1]
         try:
-            # The kubernetes client is blocking (urllib3); keep it off the event loop.
-            response = await asyncio.to_thread(self._review, _review_body(attributes))
+            # The kubernetes client blocks (urllib3): off the event loop, on review threads.
+            response = await clusterreview.run(self._review, _review_body(attributes))
         except Exception as err:
             return Decision(False, f"authorization webhook failed: {type(err).__name__}")
         status = response.get("status") or {}
