@@ -119,6 +119,9 @@ class State:
     watchers: metrics.UpDownCounter
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    authenticator: authentication.Authenticator | None = None
+    """The chain in force: ``config.authenticator`` until :func:`pkg.apiserver.server.
+    set_authenticator` replaces it (the cluster's published CAs changed)."""
 
     def keep(self, task: asyncio.Task[Any]) -> None:
         """Let ``task`` finish in the background (a write that outlived its request's

@@ -46,6 +46,7 @@ from api.meta import v1 as metav1
 from pkg.apimachinery import errors
 from pkg.apimachinery import user as userinfo
 from pkg.apiserver import (
+    authentication,
     authorization,
     config,
     discovery,
@@ -60,7 +61,7 @@ from pkg.apiserver import (
 )
 from pkg.registry.rest import rest
 
-__all__ = ["new_app"]
+__all__ = ["new_app", "set_authenticator"]
 
 _log = logging.getLogger("pkg.apiserver")
 _access_log = logging.getLogger("pkg.apiserver.access")
@@ -131,9 +132,16 @@ def _peer_certificate(request: Request) -> x509.Certificate | None:
 
 async def _authenticate(request: Request, state: config.State) -> userinfo.UserInfo | None:
     headers = list(request.headers.items())
-    return await state.config.authenticator.authenticate_request(
-        _peer_certificate(request), headers
-    )
+    authenticator = state.authenticator or state.config.authenticator
+    return await authenticator.authenticate_request(_peer_certificate(request), headers)
+
+
+def set_authenticator(app: config.App, authenticator: authentication.Authenticator) -> None:
+    """Authenticate every request from now on with ``authenticator`` (requests in flight
+    finish with the chain they started with). The TLS context must already trust its
+    CAs (:func:`pkg.apiserver.serving.trust_client_cas`)."""
+    state: config.State = app.ctx.porch
+    state.authenticator = authenticator
 
 
 def _attributes(user: userinfo.UserInfo, info: requestinfo.RequestInfo) -> authorization.Attributes:

@@ -35,7 +35,7 @@ from sanic import Sanic
 
 from pkg.apiserver import config
 
-__all__ = ["shutdown", "start", "tls_context"]
+__all__ = ["shutdown", "start", "tls_context", "trust_client_cas"]
 
 
 def tls_context(
@@ -47,13 +47,21 @@ def tls_context(
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(cert_file), str(key_file))
     context.set_alpn_protocols(["http/1.1"])
-    if client_cas:
-        pem = b"".join(ca.public_bytes(serialization.Encoding.PEM) for ca in client_cas)
-        context.load_verify_locations(cadata=pem.decode("ascii"))
-        context.verify_mode = ssl.CERT_OPTIONAL
-    else:
-        context.verify_mode = ssl.CERT_NONE
+    context.verify_mode = ssl.CERT_NONE
+    trust_client_cas(context, client_cas)
     return context
+
+
+def trust_client_cas(context: ssl.SSLContext, client_cas: Sequence[x509.Certificate]) -> None:
+    """Let a live TLS context request and verify client certificates from ``client_cas`` too
+    (new connections; Python cannot drop a CA from a context, so one that is no longer
+    trusted still completes the handshake, and the authenticator, which checks the issuer
+    itself, refuses its certificates)."""
+    if not client_cas:
+        return
+    pem = b"".join(ca.public_bytes(serialization.Encoding.PEM) for ca in client_cas)
+    context.load_verify_locations(cadata=pem.decode("ascii"))
+    context.verify_mode = ssl.CERT_OPTIONAL
 
 
 async def start(app: config.App, sock: socket.socket, ssl_context: ssl.SSLContext | None) -> Any:

@@ -13,6 +13,7 @@ assembled in :mod:`pkg.cmd.server.server`, which owns their lifetimes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,13 @@ from pkg.apiserver import authentication, pki
 from pkg.cmd.server import certs, delegation, functions, options
 from pkg.kpt.fn import runtime as fnruntime
 
-__all__ = ["Config", "ConfigError", "new_config", "openapi_document"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "new_config",
+    "openapi_document",
+    "with_cluster_authentication",
+]
 
 _log = logging.getLogger("porch-server")
 
@@ -44,6 +51,25 @@ class Config:
     standalone_pki: certs.StandalonePKI | None
     authenticator: authentication.Authenticator
     function_runtime: fnruntime.FunctionRuntime
+    follows_cluster: bool = False
+    """The CAs and front-proxy settings come from the cluster's ConfigMap (aggregated, no
+    ``--requestheader-client-ca-file``): the server keeps them current
+    (:func:`delegation.follow`, :func:`with_cluster_authentication`)."""
+    cluster_authentication: delegation.ClusterAuthentication | None = None
+    """What the ConfigMap said at start (None: it could not be read)."""
+
+
+def with_cluster_authentication(
+    cfg: Config, found: delegation.ClusterAuthentication
+) -> authentication.Authenticator:
+    """``cfg``'s chain with the cluster's newly published settings (flags still win:
+    ``--client-ca-file`` keeps its CAs)."""
+    client_cas = (
+        cfg.authenticator.client_cas if cfg.options.client_ca_file is not None else found.client_cas
+    )
+    return dataclasses.replace(
+        cfg.authenticator, client_cas=client_cas, request_header=found.request_header
+    )
 
 
 def openapi_document(group_dir: str, version: str) -> Path:
@@ -66,8 +92,8 @@ def _cluster_authentication(kube_client: Any) -> delegation.ClusterAuthenticatio
     try:
         return delegation.lookup(kube_client)
     except delegation.DelegationError as err:
-        # As kube's --authentication-tolerate-lookup-failure: serve, but requests that
-        # kube-apiserver proxies will be 401 until this is fixed and the server restarted.
+        # As kube's --authentication-tolerate-lookup-failure: serve; requests that
+        # kube-apiserver proxies are 401 until a later read (delegation.follow) succeeds.
         _log.warning("front-proxy authentication is off: %s", err)
         return None
 
@@ -93,11 +119,12 @@ def new_config(opts: options.ServerOptions, kube_client: Any | None = None) -> C
         serving = certs.self_signed_serving(opts.cert_dir, hosts)
 
     cluster: delegation.ClusterAuthentication | None = None
-    if (
+    follows_cluster = (
         not opts.standalone
         and kube_client is not None
         and opts.requestheader_client_ca_file is None
-    ):
+    )
+    if follows_cluster:
         cluster = _cluster_authentication(kube_client)
 
     client_cas: tuple[x509.Certificate, ...] = ()
@@ -154,4 +181,6 @@ def new_config(opts: options.ServerOptions, kube_client: Any | None = None) -> C
             tokens=tokens,
             token_review=token_review,
         ),
+        follows_cluster=follows_cluster,
+        cluster_authentication=cluster,
     )

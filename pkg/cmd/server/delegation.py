@@ -10,15 +10,18 @@ the cluster's client CA. Reading it (RBAC: a RoleBinding to the Role
 what lets the server trust requests kube-apiserver proxies, as k8s.io/apiserver's
 delegating authenticator does.
 
-Values of list keys are JSON arrays in strings. The settings are read once at start: a
-rotated front-proxy CA needs a restart of the server (the Go server re-reads the
-ConfigMap; see the report of the issue).
+Values of list keys are JSON arrays in strings. The settings are read at start and then
+re-read every minute (:func:`follow`, as the Go server's dynamic CA controllers do), so a
+rotated front-proxy or client CA, or a RoleBinding granted after the server started, takes
+effect without a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -29,8 +32,10 @@ from pkg.apiserver import authentication
 __all__ = [
     "CONFIGMAP_NAME",
     "CONFIGMAP_NAMESPACE",
+    "REFRESH_INTERVAL",
     "ClusterAuthentication",
     "DelegationError",
+    "follow",
     "lookup",
     "parse",
 ]
@@ -38,6 +43,11 @@ __all__ = [
 CONFIGMAP_NAMESPACE: Final = "kube-system"
 CONFIGMAP_NAME: Final = "extension-apiserver-authentication"
 _REQUEST_TIMEOUT: Final = 10.0
+REFRESH_INTERVAL: Final = 60.0
+"""Seconds between two reads of the ConfigMap (Go's dynamic CA controllers resync every
+minute)."""
+
+_log = logging.getLogger("porch-server")
 
 
 class DelegationError(Exception):
@@ -130,3 +140,37 @@ def lookup(api_client: Any) -> ClusterAuthentication:
             f"cannot read configmap {CONFIGMAP_NAMESPACE}/{CONFIGMAP_NAME}: {err}"
         ) from None
     return parse(dict(configmap.data or {}))
+
+
+async def follow(
+    read: Callable[[], ClusterAuthentication],
+    current: ClusterAuthentication | None,
+    changed: Callable[[ClusterAuthentication], None],
+    *,
+    interval: float = REFRESH_INTERVAL,
+) -> None:
+    """Every ``interval`` seconds ``read`` the settings (blocking: on a worker thread) and
+    call ``changed`` with them when they differ from ``current``; runs until cancelled.
+
+    A read that fails keeps the settings in force and is logged once until it succeeds
+    again (a cluster that is briefly unreachable must not turn front-proxy trust off).
+    """
+    failing: str | None = None
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            found = await asyncio.to_thread(read)
+        except DelegationError as err:
+            if str(err) != failing:
+                _log.warning("cannot refresh the front-proxy settings, keeping them: %s", err)
+                failing = str(err)
+            continue
+        failing = None
+        if found != current:
+            changed(found)
+            current = found
+            _log.info(
+                "front-proxy settings changed in %s/%s: now in force",
+                CONFIGMAP_NAMESPACE,
+                CONFIGMAP_NAME,
+            )

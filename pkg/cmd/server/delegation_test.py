@@ -125,3 +125,42 @@ async def test_a_cluster_that_publishes_no_settings_says_so(tmp_path: Path) -> N
             pytest.raises(delegation.DelegationError, match="404 Not Found: the cluster"),
         ):
             await asyncio.to_thread(delegation.lookup, api_client)
+
+
+async def test_follow_reports_changes_and_rides_out_failed_reads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, second = pki.new_ca("front-proxy-ca"), pki.new_ca("front-proxy-ca-2")
+    answers: list[dict[str, str] | None] = [
+        {"requestheader-client-ca-file": _pem(first)},  # unchanged
+        None,  # the cluster is unreachable
+        None,
+        {"requestheader-client-ca-file": _pem(second)},
+        {"requestheader-client-ca-file": _pem(second)},
+    ]
+    seen: list[delegation.ClusterAuthentication] = []
+    done = asyncio.Event()
+
+    def read() -> delegation.ClusterAuthentication:
+        data = answers.pop(0) if answers else {"requestheader-client-ca-file": _pem(second)}
+        if not answers:
+            done.set()
+        if data is None:
+            raise delegation.DelegationError("cannot read configmap: connection refused")
+        return delegation.parse(data)
+
+    current = delegation.parse({"requestheader-client-ca-file": _pem(first)})
+    task = asyncio.ensure_future(delegation.follow(read, current, seen.append, interval=0.01))
+    try:
+        async with asyncio.timeout(10):
+            await done.wait()
+        await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    # One change, reported once; the failed reads kept what was in force.
+    assert [s.request_header.client_cas for s in seen if s.request_header] == [(second.cert,)]
+    warnings = [r.getMessage() for r in caplog.records if "cannot refresh" in r.getMessage()]
+    assert warnings == [
+        "cannot refresh the front-proxy settings, keeping them: "
+        "cannot read configmap: connection refused"
+    ]

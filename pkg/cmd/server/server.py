@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
+import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
 from api.core.v1 import register as corev1register
@@ -47,6 +49,7 @@ from pkg.apiserver import server as apiserver
 from pkg.cmd.server import (
     certs,
     cluster,
+    delegation,
     enginestack,
     options,
     repositorysource,
@@ -57,7 +60,7 @@ from pkg.cmd.server import config as serverconfig
 from pkg.registry import porch as porchregistry
 from pkg.registry.rest import rest
 
-__all__ = ["StartupError", "group_versions", "run"]
+__all__ = ["StartupError", "follow_cluster_authentication", "group_versions", "run"]
 
 _log = logging.getLogger("porch-server")
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
@@ -233,6 +236,28 @@ def _initial_sync_check(
     return apiconfig.HealthCheck("repositories-synced", check), synced
 
 
+def follow_cluster_authentication(
+    cfg: serverconfig.Config,
+    read: Callable[[], delegation.ClusterAuthentication],
+    app: apiconfig.App,
+    tls: ssl.SSLContext,
+    *,
+    interval: float = delegation.REFRESH_INTERVAL,
+) -> asyncio.Task[None]:
+    """Keep the CAs and front-proxy settings of ``app`` and its TLS context as the cluster
+    publishes them (``read``: :func:`delegation.lookup`); a task, cancel it to stop."""
+
+    def changed(found: delegation.ClusterAuthentication) -> None:
+        authenticator = serverconfig.with_cluster_authentication(cfg, found)
+        serving.trust_client_cas(tls, authenticator.trusted_cas)
+        apiserver.set_authenticator(app, authenticator)
+
+    return asyncio.get_running_loop().create_task(
+        delegation.follow(read, cfg.cluster_authentication, changed, interval=interval),
+        name="follow-cluster-authentication",
+    )
+
+
 async def _serve(
     cfg: serverconfig.Config, otel: telemetry.Telemetry, kube_client: Any | None
 ) -> None:
@@ -273,6 +298,9 @@ async def _serve(
         sock = _bind(opts)
         exits.callback(sock.close)
         server = await serving.start(app, sock, tls)
+        if cfg.follows_cluster and kube_client is not None:
+            read = functools.partial(delegation.lookup, kube_client)
+            exits.callback(follow_cluster_authentication(cfg, read, app, tls).cancel)
         url = _server_url(opts)
         if opts.write_kubeconfig is not None and cfg.standalone_pki is not None:
             certs.write_kubeconfig(
