@@ -25,7 +25,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from pkg.apimachinery import strconv
+from pkg.apimachinery import gojson, strconv
 
 __all__ = [
     "OMIT_VALUE",
@@ -206,14 +206,7 @@ def _format_value(value: object) -> str:
         text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
-    # encoding/json escapes these for safe embedding in HTML; keep the same bytes.
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    return gojson.escape_html(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ from typing import Any, Final, TypeAlias
 from pydantic import BaseModel
 
 from api.meta import v1 as metav1
-from pkg.apimachinery import codec, errors, strconv
+from pkg.apimachinery import codec, errors, gojson, strconv
 from pkg.apiserver import patch
 from pkg.registry.rest import objectmeta
 
@@ -290,21 +290,8 @@ _EMPTY_SET: Final = FieldSet()
 
 
 def _go_json(value: Any) -> str:
-    """JSON as Go's ``encoding/json`` writes it: compact, keys sorted, ``<>&`` escaped,
-    integral floats without a fraction."""
-    text = json.dumps(
-        _go_numbers(value), separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str
-    )
-    if any(c in text for c in "<>&\u2028\u2029"):
-        for raw, escaped in (
-            ("<", "\\u003c"),
-            (">", "\\u003e"),
-            ("&", "\\u0026"),
-            ("\u2028", "\\u2028"),
-            ("\u2029", "\\u2029"),
-        ):
-            text = text.replace(raw, escaped)
-    return text
+    """Go's ``json.Marshal`` of decoded JSON (maps sorted, integral floats as integers)."""
+    return gojson.marshal(_go_numbers(value), sort_keys=True)
 
 
 def _go_numbers(value: Any) -> Any:

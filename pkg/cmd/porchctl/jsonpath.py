@@ -24,7 +24,7 @@ from typing import Any, Final
 from jsonpath_ng import exceptions as jsonpath_exceptions
 from jsonpath_ng.ext import parser as jsonpath_ext
 
-from pkg.apimachinery import strconv
+from pkg.apimachinery import gojson, strconv
 
 __all__ = [
     "Template",
@@ -277,7 +277,7 @@ def _run(nodes: list[_Node], current: Any, root: Any, out: list[str], as_json: b
 def format_value(value: Any) -> str:
     """One JSONPath result as kubectl prints it: maps and lists as compact JSON."""
     if isinstance(value, (dict, list)):
-        return _go_json(value)
+        return gojson.marshal(value, sort_keys=True)
     return go_sprint(value)
 
 
@@ -295,9 +295,3 @@ def go_sprint(value: Any) -> str:
     if isinstance(value, list):
         return "[" + " ".join(go_sprint(v) for v in value) + "]"
     return str(value)
-
-
-def _go_json(value: Any) -> str:
-    # encoding/json: sorted keys, no spaces, <>& escaped for HTML safety.
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

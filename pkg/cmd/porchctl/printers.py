@@ -22,7 +22,6 @@ Porch's porchctl prints each object on its own (it flattens lists), so ``jsonpat
 
 from __future__ import annotations
 
-import json
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from api.meta import v1 as metav1
-from pkg.apimachinery import codec
+from pkg.apimachinery import codec, gojson
 from pkg.cmd.porchctl import jsonpath
 
 __all__ = [
@@ -364,9 +363,7 @@ class _JSONPrinter(Printer):
 
     def print_object(self, obj: Mapping[str, Any]) -> None:
         data = _strip_managed_fields(obj, self.show_managed_fields)
-        text = json.dumps(data, indent=4, sort_keys=True, ensure_ascii=False)
-        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        self.out.write(text + "\n")
+        self.out.write(gojson.marshal(data, sort_keys=True, indent=4) + "\n")
 
 
 def _strip_managed_fields(obj: Mapping[str, Any], show: bool) -> Mapping[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 import pydantic
 
 from api.porch import v1alpha1 as porchv1alpha1
+from pkg.apimachinery import gojson
 
 _log = logging.getLogger(__name__)
 
@@ -71,20 +72,6 @@ def delete_message(full_path: str) -> str:
     return f"Delete {full_path}"
 
 
-def _go_json(value: Any) -> str:
-    """JSON as Go's encoding/json would write it (compact, HTML-safe escapes)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escape in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escape)
-    return text
-
-
 def task_json(task: porchv1alpha1.Task) -> dict[str, Any]:
     """A Task as Porch stores it: camelCase keys, absent fields omitted, `type` first."""
     dumped: dict[str, Any] = task.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -106,7 +93,7 @@ def annotate(
     body["revision"] = str(revision)
     if task is not None:
         body["task"] = task
-    return f"{human_line}\n\n{PREFIX}{_go_json(body)}\n"
+    return f"{human_line}\n\n{PREFIX}{gojson.marshal(body)}\n"
 
 
 def extract(message: str) -> list[Annotation]:

@@ -10,7 +10,6 @@ no severity, as kyaml's framework reports them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn
@@ -18,6 +17,7 @@ from typing import NoReturn
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from pkg.apimachinery import gojson
 from pkg.kpt.fn.builtins import _krm
 
 _FN_API_VERSION = "fn.kpt.dev/v1alpha1"
@@ -193,7 +193,7 @@ def _results(written: dict[tuple[str, int, str], dict[str, str]]) -> list[Commen
         return [_krm.result("no annotations applied")]
     items = []
     for (path, index, field), values in written.items():
-        message = "set annotations: " + _go_json(dict(sorted(values.items())))
+        message = "set annotations: " + gojson.marshal(values, sort_keys=True)
         file: dict[str, object] = {}
         if path:
             file["path"] = path
@@ -205,14 +205,6 @@ def _results(written: dict[tuple[str, int, str], dict[str, str]]) -> list[Commen
     # kyaml's Results.Sort: file path, file index, then the item's text (field path first).
     items.sort(key=lambda pair: pair[0])
     return [item for _, item in items]
-
-
-def _go_json(value: dict[str, str]) -> str:
-    """Go's json.Marshal: compact, UTF-8 kept, HTML characters escaped."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        text = text.replace(char, escaped)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _fail(message: str) -> NoReturn:
