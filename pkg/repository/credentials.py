@@ -8,6 +8,12 @@ rejects the credentials (the Secret may have been rotated).
 
 Secrets never appear in `repr()`, logs or exceptions: the secret fields are excluded from the
 generated `__repr__`.
+
+Private certificate authorities are a separate, optional contract (`CABundleResolver`, Porch's
+`--use-user-cabundle`): a server that trusts per-namespace CAs hands one to the git backend,
+which asks it for the namespace's bundle when it opens an https repository (and once more
+after the remote's certificate was refused: the bundle may have been replaced). Servers that
+do not, and other credential resolvers, need not implement it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
-__all__ = ["BasicAuth", "BearerToken", "Credential", "CredentialResolver", "SshKey"]
+__all__ = [
+    "BasicAuth",
+    "BearerToken",
+    "CABundleResolver",
+    "Credential",
+    "CredentialResolver",
+    "SshKey",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,3 +69,16 @@ class CredentialResolver(Protocol):
     """
 
     async def resolve(self, namespace: str, secret_name: str) -> Credential: ...
+
+
+class CABundleResolver(Protocol):
+    """Supplies the extra certificate authorities a namespace's https repositories trust.
+
+    `ca_bundle` returns PEM certificates (trusted in addition to the system's, for that
+    namespace's repositories only), or None when the namespace has none (no error: Porch
+    treats a missing CA Secret as "no custom CA"). Raises `errors.InvalidRepositoryError`
+    naming the Secret and key when the bundle exists but is unusable (no `ca.crt`, not PEM
+    certificates). Called off the request path, like `CredentialResolver.resolve`.
+    """
+
+    async def ca_bundle(self, namespace: str) -> bytes | None: ...

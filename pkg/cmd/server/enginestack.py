@@ -9,8 +9,9 @@ the flags, and nothing else holds it (no module singletons):
 * the metadata store: SQLite ``<data-dir>/metadata.db`` (labels, annotations, finalizers,
   owner references and creation times of package revisions);
 * the git cache under ``--cache-directory`` (bare clones, shared per URL), git options
-  from ``--repo-operation-retry-attempts``, ``--retryable-git-errors`` and the local
-  repository roots (``file://`` repositories only below ``--local-repository-root``);
+  from ``--repo-operation-retry-attempts``, ``--retryable-git-errors``, the local
+  repository roots (``file://`` repositories only below ``--local-repository-root``) and,
+  with ``--use-user-cabundle``, the per-namespace CA bundles;
 * the repository cache (``--list-timeout-per-repo``) with its watcher manager;
 * the CaD engine (``--default-image-prefix``, the function runtime, a git fetcher for
   clones from unregistered repositories, the source as resolver of Repositories it has
@@ -79,14 +80,17 @@ def git_options(
     opts: options.ServerOptions,
     cache: gitcache.GitCache,
     resolver: credentials.CredentialResolver,
+    ca_bundles: credentials.CABundleResolver | None = None,
 ) -> git.GitRepositoryOptions:
-    """The git backend's options from the flags."""
+    """The git backend's options from the flags; ``ca_bundles`` is used only with
+    ``--use-user-cabundle``."""
     runtime = opts.runtime
     return git.GitRepositoryOptions(
         cache=cache,
         allow_local_repositories=bool(runtime.local_repository_roots),
         local_repository_roots=runtime.local_repository_roots,
         credential_resolver=resolver,
+        ca_bundle_resolver=ca_bundles if runtime.use_user_cabundle else None,
         retry_attempts=max(1, runtime.repo_operation_retry_attempts),
         retryable_errors=(*transport.DEFAULT_RETRYABLE_ERRORS, *runtime.retryable_git_errors),
     )
@@ -99,10 +103,12 @@ async def open_engine(
     function_runtime: fnruntime.FunctionRuntime,
     source: repositorysource.FinalizingRepositorySource,
     resolver: credentials.CredentialResolver,
+    ca_bundles: credentials.CABundleResolver | None = None,
     drain_timeout: float = 2.0,
 ) -> AsyncIterator[EngineStack]:
     """Build the stack of the module doc from completed options and start the controller;
-    tear it down in order on exit (writes get ``drain_timeout`` seconds)."""
+    tear it down in order on exit (writes get ``drain_timeout`` seconds). ``ca_bundles``
+    supplies the namespaces' CA bundles when ``--use-user-cabundle`` is on."""
     runtime = opts.runtime
     assert opts.data_dir is not None and runtime.cache_directory is not None
     opts.data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +125,7 @@ async def open_engine(
         exits.push_async_callback(metadata.close)
         cache = repocache.RepositoryCache(
             opener=backends.BackendFactory(
-                {"git": backends.git_opener(git_options(opts, git_cache, resolver))}
+                {"git": backends.git_opener(git_options(opts, git_cache, resolver, ca_bundles))}
             ),
             metadata=metadata,
             watcher_manager=watchermanager.WatcherManager(),

@@ -152,6 +152,13 @@ async def test_git_options_follow_the_flags(tmp_path: Path) -> None:
     assert git_options.retry_attempts == 5
     assert "connection reset" in git_options.retryable_errors
     assert "pre-receive hook declined" in git_options.retryable_errors  # Porch's stay
+    # Namespaces' CA bundles only with --use-user-cabundle.
+    assert git_options.ca_bundle_resolver is None
+    assert enginestack.git_options(opts, git_cache, resolver, resolver).ca_bundle_resolver is None
+    opts.runtime.use_user_cabundle = True
+    assert enginestack.git_options(opts, git_cache, resolver, resolver).ca_bundle_resolver is (
+        resolver
+    )
 
 
 class _NoSecrets:

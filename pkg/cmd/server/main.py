@@ -221,6 +221,13 @@ _PATH = click.Path(path_type=Path)
     "precedence.",
 )
 @click.option(
+    "--use-user-cabundle",
+    is_flag=True,
+    default=False,
+    help="https repositories of a namespace N also trust the CA certificates (PEM) in key "
+    "ca.crt of the Secret N-ca-bundle, when it exists; other namespaces do not.",
+)
+@click.option(
     "-v",
     "--v",
     "verbosity",
@@ -273,6 +280,7 @@ def options_from(values: dict[str, Any]) -> options.ServerOptions:
             default_image_prefix=values["default_image_prefix"],
             function_exec=values["function_exec"],
             local_repository_roots=tuple(values["local_repository_root"]),
+            use_user_cabundle=values["use_user_cabundle"],
         ),
     )
 

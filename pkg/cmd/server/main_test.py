@@ -31,8 +31,18 @@ def test_help_lists_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
         "--local-repository-root",
         "--repo-sync-frequency",
         "--max-request-body-size",
+        "--use-user-cabundle",
     ):
         assert flag in out
+
+
+def test_use_user_cabundle_is_off_unless_given() -> None:
+    def parsed(*argv: str) -> bool:
+        with main.command.make_context("porch-server", list(argv)) as ctx:
+            return main.options_from(ctx.params).runtime.use_user_cabundle
+
+    assert parsed("--standalone") is False
+    assert parsed("--standalone", "--use-user-cabundle") is True
 
 
 def test_invalid_options_exit_2_naming_every_flag(

@@ -12,8 +12,8 @@ Flags of the layers below the API server (:class:`RuntimeOptions`) are read by
 engine, repository controller) and :mod:`pkg.cmd.server.functions` (the KRM function
 runtime): ``--cache-directory``, ``--repo-sync-frequency``, ``--max-concurrent-syncs``,
 ``--repo-operation-retry-attempts``, ``--retryable-git-errors``,
-``--list-timeout-per-repo``, ``--default-image-prefix``, ``--function-exec`` and
-``--local-repository-root``.
+``--list-timeout-per-repo``, ``--default-image-prefix``, ``--function-exec``,
+``--local-repository-root`` and ``--use-user-cabundle``.
 
 Where data lives: ``--data-dir`` holds the package revision metadata (``metadata.db``)
 and, standalone, the Repository and Secret objects (``objects.db``) and the PKI
@@ -94,6 +94,8 @@ class RuntimeOptions:
     default_image_prefix: str = DEFAULT_IMAGE_PREFIX
     function_exec: Path | None = None
     local_repository_roots: tuple[Path, ...] = ()
+    # https repositories of namespace N also trust the CAs in Secret N-ca-bundle, key ca.crt.
+    use_user_cabundle: bool = False
 
 
 @dataclass

@@ -14,7 +14,10 @@ into what the lower layers ask for:
 * :class:`SecretCredentialResolver`: the git backend's ``CredentialResolver``.
   ``kubernetes.io/basic-auth`` -> ``BasicAuth``; ``Opaque`` with ``bearerToken`` ->
   ``BearerToken`` (Porch's resolver chain, porch.md §9.2). Secret values never reach a log
-  line or an error message; errors name the Secret and the key only.
+  line or an error message; errors name the Secret and the key only. It is also the
+  ``CABundleResolver`` the server hands the git backend with ``--use-user-cabundle``: a
+  namespace's extra CAs are the PEM certificates in key ``ca.crt`` of its Secret
+  ``<namespace>-ca-bundle`` (none when that Secret does not exist).
 
 How the finalizer is released: the controller consumes :meth:`FinalizingRepositorySource.
 watch_repositories` with ``async for event in ...: await handle(event)``, so the generator
@@ -32,6 +35,8 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Final, Protocol
 
+from cryptography import x509
+
 from api.porchconfig import v1alpha1 as configv1alpha1
 from pkg.cache import repositorycontroller
 from pkg.repository import credentials, errors
@@ -39,6 +44,7 @@ from pkg.repository import credentials, errors
 __all__ = [
     "BASIC_AUTH_TYPE",
     "BEARER_TOKEN_KEY",
+    "CA_BUNDLE_KEY",
     "OPAQUE_TYPE",
     "FinalizingRepositorySource",
     "RepositoryAPI",
@@ -46,6 +52,8 @@ __all__ = [
     "SecretData",
     "SecretReader",
     "StaleObjectError",
+    "ca_bundle_from_secret",
+    "ca_bundle_secret_name",
     "credential_from_secret",
 ]
 
@@ -55,6 +63,7 @@ FINALIZER: Final = configv1alpha1.REPOSITORY_FINALIZER
 BASIC_AUTH_TYPE: Final = "kubernetes.io/basic-auth"
 OPAQUE_TYPE: Final = "Opaque"
 BEARER_TOKEN_KEY: Final = "bearerToken"  # noqa: S105 - a key name, not a token
+CA_BUNDLE_KEY: Final = "ca.crt"
 
 EventType = repositorycontroller.RepositoryEventType
 
@@ -267,3 +276,33 @@ class SecretCredentialResolver:
             raise errors.NotFoundError(f'secret "{secret_name}" not found in namespace {namespace}')
         secret_type, data = secret
         return credential_from_secret(secret_name, secret_type, data)
+
+    async def ca_bundle(self, namespace: str) -> bytes | None:
+        """The namespace's extra CAs (``CABundleResolver``, module doc)."""
+        name = ca_bundle_secret_name(namespace)
+        secret = await self._reader.read_secret(namespace, name)
+        if secret is None:
+            return None  # Porch: no CA Secret, no custom CA
+        return ca_bundle_from_secret(name, secret[1])
+
+
+def ca_bundle_secret_name(namespace: str) -> str:
+    """The Secret that holds a namespace's CA bundle (Porch's ``<namespace>-ca-bundle``)."""
+    return f"{namespace}-ca-bundle"
+
+
+def ca_bundle_from_secret(name: str, data: Mapping[str, str]) -> bytes:
+    """The PEM certificates in key ``ca.crt`` of Secret ``name``; ``InvalidRepositoryError``
+    naming the Secret and key when the key is missing or holds no valid certificate (a
+    broken bundle must fail the repository visibly, not be silently ignored)."""
+    text = _decoded(name, data, CA_BUNDLE_KEY)
+    if text is None:
+        raise errors.InvalidRepositoryError(f'CA bundle secret "{name}" has no "{CA_BUNDLE_KEY}"')
+    bundle = text.encode()
+    try:
+        x509.load_pem_x509_certificates(bundle)
+    except ValueError:
+        raise errors.InvalidRepositoryError(
+            f'CA bundle secret "{name}": key "{CA_BUNDLE_KEY}" does not hold PEM certificates'
+        ) from None
+    return bundle

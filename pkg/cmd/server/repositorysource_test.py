@@ -15,6 +15,7 @@ import pytest
 from api.core import v1 as corev1
 from api.meta import v1 as metav1
 from api.porchconfig import v1alpha1 as configv1alpha1
+from pkg.apiserver import pki
 from pkg.cache import cachetesting, repocache, repositorycontroller, sync
 from pkg.cmd.server import repositorysource, standalone
 from pkg.registry.generic import store
@@ -267,3 +268,62 @@ async def test_a_stale_finalizer_write_is_reported_as_stale(
     with pytest.raises(repositorysource.StaleObjectError):
         await api.set_finalizers(created, [])  # the version read before the first write
     assert await _finalizers(stores, "raced") == [FINALIZER]
+
+
+async def test_a_namespace_ca_bundle_comes_from_its_ca_bundle_secret(
+    stores: standalone.StandaloneStores,
+) -> None:
+    ca = pki.new_ca("internal-git-ca").cert_pem
+    other = pki.new_ca("another-ca").cert_pem
+    resolver = repositorysource.SecretCredentialResolver(standalone.StoreSecrets(stores.secrets))
+    # No Secret: no custom CA, not an error (Porch).
+    assert await resolver.ca_bundle("default") is None
+    await stores.secrets.create(
+        CTX,
+        corev1.Secret(
+            metadata=metav1.ObjectMeta(name="default-ca-bundle", namespace="default"),
+            string_data={"ca.crt": (ca + other).decode()},
+        ),
+        rest.CreateOptions(),
+    )
+    assert await resolver.ca_bundle("default") == ca + other
+    # Another namespace's Secret is not read for this one.
+    assert await resolver.ca_bundle("other") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            {"tls.crt": _b64("x")},
+            'CA bundle secret "team-a-ca-bundle" has no "ca.crt"',
+            id="no-ca-crt",
+        ),
+        pytest.param(
+            {"ca.crt": _b64("not a certificate")},
+            'CA bundle secret "team-a-ca-bundle": key "ca.crt" does not hold PEM certificates',
+            id="not-pem",
+        ),
+        pytest.param(
+            {
+                "ca.crt": _b64(
+                    "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"
+                )
+            },
+            'CA bundle secret "team-a-ca-bundle": key "ca.crt" does not hold PEM certificates',
+            id="broken-certificate",
+        ),
+        pytest.param(
+            {"ca.crt": "%%%"},
+            'secret "team-a-ca-bundle": key "ca.crt" is not base64-encoded UTF-8 text',
+            id="not-base64",
+        ),
+    ],
+)
+def test_an_unusable_ca_bundle_is_a_repository_error_naming_secret_and_key(
+    data: dict[str, str], message: str
+) -> None:
+    name = repositorysource.ca_bundle_secret_name("team-a")
+    with pytest.raises(errors.InvalidRepositoryError) as caught:
+        repositorysource.ca_bundle_from_secret(name, data)
+    assert message in str(caught.value)

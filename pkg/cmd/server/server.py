@@ -267,13 +267,16 @@ async def _serve(
             _repository_apis(opts)
         )
         source = repositorysource.FinalizingRepositorySource(repository_api)
+        # One reader of Secrets for credentials and (--use-user-cabundle) CA bundles.
+        resolver = repositorysource.SecretCredentialResolver(secret_reader)
         try:
             stack = await exits.enter_async_context(
                 enginestack.open_engine(
                     opts,
                     function_runtime=cfg.function_runtime,
                     source=source,
-                    resolver=repositorysource.SecretCredentialResolver(secret_reader),
+                    resolver=resolver,
+                    ca_bundles=resolver,
                     drain_timeout=_WRITES_DRAIN_BUDGET,
                 )
             )

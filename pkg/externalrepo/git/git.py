@@ -25,7 +25,11 @@ Two ways to reach a repository:
 
 - Remote (http, https, ssh, and local repositories that are not bare): a bare cache clone,
   fetched with libgit2; writes build objects in the clone and `transport.push` them with
-  `git push --atomic --force-with-lease` (see `transport` for why the git CLI).
+  `git push --atomic --force-with-lease` (see `transport` for why the git CLI). An https
+  repository whose namespace has a CA bundle (`options.ca_bundle_resolver`, the server's
+  `--use-user-cabundle`) trusts it for its own fetches and pushes only, which then both use
+  the git CLI (`transport`); a clone shared with another Repository of the same URL is
+  fetched with whichever CAs the Repository asking trusts.
 - Local bare repositories (`file://` or a path, allowed only under the configured roots):
   used in place, no clone and no push. Objects are written straight into the repository, refs
   are read from it (`refresh` re-reads them, nothing is fetched), and the ref changes of one
@@ -105,13 +109,15 @@ class GitRepositoryOptions:
     declining pre-receive hook; Porch's 200 ms / 1 s). `default_author` signs commits when
     neither the Repository nor an authenticated user names an author. `verify_branch=False`
     skips checking that the registered branch exists (read-only uses, e.g. cloning from an
-    unregistered upstream).
+    unregistered upstream). `ca_bundle_resolver` (None: no per-namespace CAs) supplies the
+    extra CAs an https repository's namespace trusts.
     """
 
     cache: cache.GitCache
     allow_local_repositories: bool = False
     local_repository_roots: Sequence[Path] = ()
     credential_resolver: credentials.CredentialResolver | None = None
+    ca_bundle_resolver: credentials.CABundleResolver | None = None
     retry_attempts: int = 3
     retryable_errors: Sequence[str] = transport.DEFAULT_RETRYABLE_ERRORS
     retry_delay: float = 0.2
@@ -159,6 +165,11 @@ def _validate_url(url: str, options: GitRepositoryOptions) -> str:
         allow_local=options.allow_local_repositories,
         local_roots=options.local_repository_roots,
     )
+
+
+def _uses_tls(url: str) -> bool:
+    """Whether `url` (already validated) is reached over https, where a CA bundle applies."""
+    return url.lower().startswith("https://")
 
 
 def _is_local_bare_repository(url: str) -> bool:
@@ -222,6 +233,9 @@ async def open_repository(
                     "server has no credential resolver"
                 )
             credential = await options.credential_resolver.resolve(key.namespace, secret_name)
+        ca_bundle: bytes | None = None
+        if options.ca_bundle_resolver is not None and _uses_tls(url):
+            ca_bundle = await options.ca_bundle_resolver.ca_bundle(key.namespace)
         author: commit.Author | None = None
         if git_spec.author or git_spec.email:
             author = commit.Author(git_spec.author or git_spec.email or "", git_spec.email or "")
@@ -236,6 +250,7 @@ async def open_repository(
             secret_name=secret_name,
             author=author,
             spec_url=git_spec.repo,
+            ca_bundle=ca_bundle,
         )
         try:
             await repository._call(
@@ -460,6 +475,7 @@ class GitRepository:
         secret_name: str,
         author: commit.Author | None,
         spec_url: str | None = None,
+        ca_bundle: bytes | None = None,
     ) -> None:
         self._key = key
         self._url = url
@@ -469,6 +485,8 @@ class GitRepository:
         self._clone = clone
         self._options = options
         self._credential = credential
+        # Extra CAs this repository (not the process, not the shared clone) trusts.
+        self._ca_bundle = ca_bundle
         self._secret_name = secret_name
         self._author_override = author
         self._listing: _Listing | None = None
@@ -497,7 +515,8 @@ class GitRepository:
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _call(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the clone's thread; re-resolve credentials once if they are refused."""
+        """Run `fn` on the clone's thread; re-resolve credentials once if they are refused,
+        and the CA bundle once if the remote's certificate was not trusted."""
         if self._closed:
             raise errors.BackendUnavailableError(f"repository {self._key.name} is closed")
         try:
@@ -509,6 +528,16 @@ class GitRepository:
                     raise
                 # The Secret may have been rotated since we read it.
                 self._credential = await resolver.resolve(self._key.namespace, self._secret_name)
+                return await self._clone.run(fn)
+            except transport.CertificateError:
+                ca_resolver = self._options.ca_bundle_resolver
+                if ca_resolver is None or not _uses_tls(self._url):
+                    raise
+                # The CA Secret may have been created or replaced since we read it.
+                bundle = await ca_resolver.ca_bundle(self._key.namespace)
+                if bundle == self._ca_bundle:
+                    raise
+                self._ca_bundle = bundle
                 return await self._clone.run(fn)
         except transport.TransportError as err:
             raise transport.to_repository_error(err, f"repository {self._key.name}") from err
@@ -572,6 +601,7 @@ class GitRepository:
                 delay=self._options.retry_delay,
                 refspecs=refspecs,
                 prune=refspecs is None,
+                ca_bundle=self._ca_bundle,
             )
         if changed > 100:
             # Many new loose refs (a first clone): pack them so ref scans stay fast, and
@@ -1354,7 +1384,13 @@ class GitRepository:
         # after a lost reply) is pushed again without them.
         for _ in range(2):
             try:
-                transport.push(self._clone.path, self._url, self._credential, pending)
+                transport.push(
+                    self._clone.path,
+                    self._url,
+                    self._credential,
+                    pending,
+                    ca_bundle=self._ca_bundle,
+                )
                 break
             except transport.LeaseError:
                 self._resync_sync()

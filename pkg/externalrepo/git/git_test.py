@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from api.porch import v1alpha1 as porchv1alpha1
@@ -514,3 +515,176 @@ async def test_unreachable_remote_is_backend_unavailable(git_cache: cache.GitCac
         )
     # A failed open leaves no cache behind.
     assert list((git_cache.root / "git").iterdir()) == []
+
+
+# --- per-namespace CA bundles (--use-user-cabundle) ---------------------------------------------
+
+
+class _CABundles:
+    """A `CABundleResolver` over fixed bundles: namespace -> PEM (a list: handed out in
+    order, the last repeating, as a Secret created or replaced between two reads)."""
+
+    def __init__(self, bundles: dict[str, bytes | list[bytes | None] | None]) -> None:
+        self._bundles = {
+            namespace: list(value) if isinstance(value, list) else [value]
+            for namespace, value in bundles.items()
+        }
+        self.calls: list[str] = []
+
+    async def ca_bundle(self, namespace: str) -> bytes | None:
+        self.calls.append(namespace)
+        values = self._bundles.get(namespace, [None])
+        return values.pop(0) if len(values) > 1 else values[0]
+
+
+@pytest.fixture
+def private_ca(tmp_path: Path) -> gitserver.TlsFiles:
+    """A self-signed certificate: the private CA and the server's certificate in one."""
+    return gitserver.make_self_signed_cert(tmp_path / "private-ca")
+
+
+@pytest.fixture
+def private_ca_server(
+    tmp_path: Path, private_ca: gitserver.TlsFiles
+) -> Iterator[gitserver.GitServer]:
+    """An https server (basic auth) with a certificate of a private CA, so that nothing
+    trusts it by default; serves the trivial repository as nephio/porch-test."""
+    tls = private_ca
+    with gitserver.GitServer(
+        tmp_path / "ca-server", basic_auth=("porch", "s3cret"), tls=tls
+    ) as server:
+        server.create_from_tar(
+            "nephio/porch-test.git", repositories.PORCH_GIT_REPOS / "trivial-repository.tar"
+        )
+        yield server
+
+
+def _ca_options(git_cache: cache.GitCache, bundles: _CABundles) -> git.GitRepositoryOptions:
+    resolver = repositories.StaticCredentialResolver(
+        {
+            (namespace, "git-auth"): credentials.BasicAuth("porch", "s3cret")
+            for namespace in ("team-a", "team-b")
+        }
+    )
+    return _options(git_cache, credential_resolver=resolver, ca_bundle_resolver=bundles)
+
+
+async def test_a_namespace_ca_bundle_is_trusted_for_its_repositories_only(
+    private_ca_server: gitserver.GitServer,
+    private_ca: gitserver.TlsFiles,
+    git_cache: cache.GitCache,
+) -> None:
+    server = private_ca_server
+    url = server.repo_url("nephio/porch-test.git")
+    assert url.startswith("https://")
+    process_wide = (pygit2.settings.ssl_cert_file, pygit2.settings.ssl_cert_dir)
+    bundles = _CABundles({"team-a": private_ca.cert.read_bytes()})
+    options = _ca_options(git_cache, bundles)
+    repo = await git.open_repository(
+        repositories.repository_object("porch-test", url, namespace="team-a", secret="git-auth"),
+        options,
+    )
+    assert bundles.calls == ["team-a"]
+
+    # list, create a draft, propose, approve: fetches and pushes over the private CA
+    assert await repo.list_package_revisions() == ()
+    draft = await repo.create_package_revision_draft(_key(repo, "basens", "ws1"), user=ALICE)
+    await draft.update_resources({"Kptfile": KPTFILE}, INIT)
+    created = await repo.close_package_revision_draft(draft)
+    editing = await repo.update_package_revision(created, user=ALICE)
+    await editing.update_lifecycle(repo_api.Lifecycle.PROPOSED)
+    proposed = await repo.close_package_revision_draft(editing)
+    approving = await repo.update_package_revision(proposed, user=BOB)
+    await approving.update_lifecycle(repo_api.Lifecycle.PUBLISHED)
+    v1 = await repo.close_package_revision_draft(approving)
+    on_server = server.refs("nephio/porch-test.git")
+    assert on_server["refs/tags/basens/v1"] == on_server["refs/heads/main"] == v1.resource_version
+    assert "refs/heads/proposed/basens/ws1" not in on_server
+    # A change made elsewhere arrives with the next refresh (the git CLI fetch, pruning).
+    gitserver.git("--git-dir", server.path("nephio/porch-test.git"), "tag", "-d", "basens/v1")
+    await repo.refresh()
+    assert [r.key.revision for r in await repo.list_package_revisions()] == [-1]  # main only
+    assert (pygit2.settings.ssl_cert_file, pygit2.settings.ssl_cert_dir) == process_wide
+
+    # The same remote (and so the same cache clone) from a namespace without the CA: refused.
+    with pytest.raises(errors.BackendUnavailableError) as refused:
+        await git.open_repository(
+            repositories.repository_object(
+                "porch-test", url, namespace="team-b", secret="git-auth"
+            ),
+            options,
+        )
+    assert f"the TLS certificate of {url} is not trusted" in str(refused.value)
+    # ... and with no CA bundles at all (libgit2 fetch, process-wide CAs only).
+    with pytest.raises(errors.BackendUnavailableError, match="is not trusted"):
+        await git.open_repository(
+            repositories.repository_object("porch-test", url, secret="git-auth"),
+            _options(git_cache),
+        )
+    # team-a's repository still works after team-b's refusal.
+    await repo.refresh()
+    await repo.close()
+
+
+async def test_a_wrong_bundle_is_a_certificate_error_without_credentials(
+    tmp_path: Path, private_ca_server: gitserver.GitServer, git_cache: cache.GitCache
+) -> None:
+    url = private_ca_server.repo_url("nephio/porch-test.git")
+    with_user = url.replace("https://", "https://porch:in-url-s3cret@")
+    bundles = _CABundles(
+        {"team-a": gitserver.make_self_signed_cert(tmp_path / "other").cert.read_bytes()}
+    )
+    with pytest.raises(errors.BackendUnavailableError) as refused:
+        await git.open_repository(
+            repositories.repository_object(
+                "porch-test", with_user, namespace="team-a", secret="git-auth"
+            ),
+            _ca_options(git_cache, bundles),
+        )
+    message = str(refused.value)
+    assert f"the TLS certificate of {url} is not trusted" in message
+    assert "in-url-s3cret" not in message
+    # Not retried (no point), but the bundle was read once more in case it had been replaced.
+    assert bundles.calls == ["team-a", "team-a"]
+    assert len([r for r in private_ca_server.requests if r.status == 401]) == 0
+
+
+async def test_a_ca_bundle_created_after_the_repository_failed_is_picked_up(
+    private_ca_server: gitserver.GitServer,
+    private_ca: gitserver.TlsFiles,
+    git_cache: cache.GitCache,
+) -> None:
+    url = private_ca_server.repo_url("nephio/porch-test.git")
+    bundles = _CABundles({"team-a": [None, private_ca.cert.read_bytes()]})
+    repo = await git.open_repository(
+        repositories.repository_object("porch-test", url, namespace="team-a", secret="git-auth"),
+        _ca_options(git_cache, bundles),
+    )
+    assert bundles.calls == ["team-a", "team-a"]
+    assert await repo.list_package_revisions() == ()
+    await repo.close()
+
+
+async def test_wrong_credentials_over_a_private_ca_are_an_authentication_error(
+    private_ca_server: gitserver.GitServer,
+    private_ca: gitserver.TlsFiles,
+    git_cache: cache.GitCache,
+) -> None:
+    url = private_ca_server.repo_url("nephio/porch-test.git")
+    wrong = repositories.StaticCredentialResolver(
+        {("team-a", "git-auth"): credentials.BasicAuth("porch", "wrong")}
+    )
+    options = _options(
+        git_cache,
+        credential_resolver=wrong,
+        ca_bundle_resolver=_CABundles({"team-a": private_ca.cert.read_bytes()}),
+    )
+    with pytest.raises(errors.BackendUnavailableError, match=r"authentication to .* failed"):
+        await git.open_repository(
+            repositories.repository_object(
+                "porch-test", url, namespace="team-a", secret="git-auth"
+            ),
+            options,
+        )
+    # Refused, the Secret was read again (it may have been rotated) and tried once more.
+    assert wrong.calls == [("team-a", "git-auth")] * 2

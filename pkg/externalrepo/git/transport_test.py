@@ -19,10 +19,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from api.porch import v1alpha1 as porchv1alpha1
-from pkg.externalrepo.git import cache, git, transport
+from pkg.externalrepo.git import cache, git, refs, transport
 from pkg.repository import credentials, errors
 from pkg.repository import repository as repo_api
 from pkg.testing import gitserver, repositories
@@ -194,3 +195,76 @@ def test_an_ssh_key_and_its_passphrase_reach_ssh_without_a_command_line(tmp_path
         assert public.returncode == 0, public.stderr
         assert public.stdout.split()[:2] == (tmp_path / "id_ed25519.pub").read_text().split()[:2]
     assert not identity.parent.exists()  # key and helper removed once the push is over
+
+
+def test_the_ca_file_holds_the_system_cas_and_the_bundle_privately(tmp_path: Path) -> None:
+    bundle = gitserver.make_self_signed_cert(tmp_path / "ca").cert.read_bytes()
+    system = pygit2.settings.ssl_cert_file
+    assert system, "no system CA file to keep"
+    with transport.trusted_ca_file(bundle) as ca_file:
+        assert ca_file.stat().st_mode & 0o777 == 0o600
+        content = ca_file.read_bytes()
+        # curl's CA file replaces its default store: the system's CAs must still be there.
+        assert content.startswith(Path(os.fsdecode(system)).read_bytes().rstrip(b"\n"))
+        assert content.endswith(bundle.rstrip(b"\n") + b"\n")
+        with transport.cli_environment(None, ca_file=ca_file) as env:
+            assert env["GIT_SSL_CAINFO"] == str(ca_file)
+    assert not ca_file.exists()
+    assert not ca_file.parent.exists()
+
+
+def _bare(path: Path, url: str) -> pygit2.Repository:
+    repo = pygit2.init_repository(path, bare=True)
+    repo.remotes.create(refs.ORIGIN, url, refs.FETCH_REFSPECS[0])
+    repo.remotes.add_fetch(refs.ORIGIN, refs.FETCH_REFSPECS[1])
+    return repo
+
+
+def _all_refs(repo: pygit2.Repository) -> dict[str, str]:
+    return {r.name: str(r.target) for r in repo.references.iterator()}
+
+
+def test_a_fetch_with_a_ca_bundle_gets_what_libgit2_gets(tmp_path: Path) -> None:
+    """The git CLI fetch (repositories with a CA bundle) and libgit2's fetch (all others)
+    leave the same refs and report the same number of changes: first fetch, new and moved
+    refs, pruned branches and tags, explicit refspecs one commit deep."""
+    auth = credentials.BasicAuth("porch", PASSWORD)
+    bundle = gitserver.make_self_signed_cert(tmp_path / "ca").cert.read_bytes()
+    with gitserver.GitServer(tmp_path / "srv", basic_auth=("porch", PASSWORD)) as server:
+        server.create_from_bundle("blueprints.git", repositories.TEST_BLUEPRINTS_BUNDLE)
+        remote = server.path("blueprints.git")
+        url = server.repo_url("blueprints.git")
+        libgit2 = _bare(tmp_path / "libgit2.git", url)
+        cli = _bare(tmp_path / "cli.git", url)
+
+        def both(**kwargs: object) -> tuple[int, int]:
+            changed = transport.fetch(libgit2, auth, **kwargs)  # type: ignore[arg-type]
+            via_cli = transport.fetch(cli, auth, ca_bundle=bundle, **kwargs)  # type: ignore[arg-type]
+            assert _all_refs(cli) == _all_refs(libgit2)
+            return changed, via_cli
+
+        first = both()
+        assert first[0] == first[1] == len(_all_refs(libgit2)) > 10
+        assert both() == (0, 0)
+        tags = gitserver.git("--git-dir", remote, "tag", "--list").split()
+        gitserver.git("--git-dir", remote, "tag", "-d", tags[0])
+        gitserver.git("--git-dir", remote, "branch", "gone", "main")
+        assert both() == (2, 2)
+        gitserver.git("--git-dir", remote, "branch", "-D", "gone")
+        gitserver.git("--git-dir", remote, "tag", "new-tag", "main")
+        assert both() == (2, 2)
+        assert f"refs/tags/{tags[0]}" not in _all_refs(cli)
+        assert "refs/tags/new-tag" in _all_refs(cli)
+
+        shallow = _bare(tmp_path / "shallow.git", url)
+        spec = f"+refs/tags/{tags[1]}:refs/tags/{tags[1]}"
+        assert transport.fetch(shallow, auth, [spec], prune=False, depth=1, ca_bundle=bundle) == 1
+        assert list(_all_refs(shallow)) == [f"refs/tags/{tags[1]}"]
+        assert shallow.is_shallow
+
+        with pytest.raises(transport.AuthenticationError) as refused:
+            transport.fetch(cli, credentials.BasicAuth("porch", "wrong"), ca_bundle=bundle)
+        assert "wrong" not in str(refused.value)
+        server.stop()
+        with pytest.raises(transport.TransportError, match=f"git fetch from {url} failed"):
+            transport.fetch(cli, auth, ca_bundle=bundle)
