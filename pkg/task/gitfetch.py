@@ -44,6 +44,9 @@ class GitFetcherOptions:
     allow_local_repositories: bool = False
     local_repository_roots: Sequence[Path] = ()
     credential_resolver: credentials.CredentialResolver | None = None
+    ca_bundle_resolver: credentials.CABundleResolver | None = None
+    """Supplies the request namespace's CA bundle for https upstreams (``--use-user-cabundle``;
+    None: system CAs only), as for registered repositories of that namespace."""
     retry_attempts: int = 3
     retry_delay: float = 0.2
 
@@ -73,6 +76,7 @@ class GitFetcher:
                 package.ref,
                 package.directory,
                 credential=await self._credential(namespace, package),
+                ca_bundle=await self._ca_bundle(namespace, package.repo),
                 allow_local_repositories=options.allow_local_repositories,
                 local_repository_roots=options.local_repository_roots,
                 work_dir=options.work_dir,
@@ -89,6 +93,12 @@ class GitFetcher:
                 commit=read.commit,
             )
             return clone.FetchedPackage(files=read.files, lock=lock)
+
+    async def _ca_bundle(self, namespace: str, url: str) -> bytes | None:
+        resolver = self._options.ca_bundle_resolver
+        if resolver is None or not url.lower().startswith("https://"):
+            return None
+        return await resolver.ca_bundle(namespace)
 
     async def _credential(
         self, namespace: str, package: porchv1alpha1.GitPackage

@@ -143,3 +143,28 @@ async def test_refused_url_reads_no_secret(blueprints_repo: Path) -> None:
     with pytest.raises(errors.InvalidRepositoryError, match="unsupported scheme 'ftp'"):
         await fetcher.fetch("ns", _with_secret("ftp://example.com/repo.git"))
     assert resolver.calls == []
+
+
+async def test_an_https_upstream_behind_the_namespace_ca_is_trusted(tmp_path: Path) -> None:
+    # A self-signed certificate: the private CA and the server's certificate in one.
+    tls = gitserver.make_self_signed_cert(tmp_path / "private-ca")
+    resolver = repositories.StaticCredentialResolver(
+        {(ns, "git-auth"): credentials.BasicAuth("porch", "s3cret") for ns in ("team-a", "team-b")}
+    )
+    bundles = repositories.StaticCABundles({"team-a": tls.cert.read_bytes()})
+    fetcher = gitfetch.GitFetcher(
+        gitfetch.GitFetcherOptions(
+            credential_resolver=resolver, ca_bundle_resolver=bundles, retry_attempts=1
+        )
+    )
+    with gitserver.GitServer(
+        tmp_path / "served", basic_auth=("porch", "s3cret"), tls=tls
+    ) as server:
+        served = server.create_from_bundle("blueprints.git", repositories.TEST_BLUEPRINTS_BUNDLE)
+        package = _with_secret(server.repo_url("blueprints.git"))
+        fetched = await fetcher.fetch("team-a", package)
+        assert fetched.lock.commit == _rev_parse(served, "basens/v1")
+        # team-a's CA is not team-b's.
+        with pytest.raises(errors.BackendUnavailableError, match="not trusted"):
+            await fetcher.fetch("team-b", package)
+    assert bundles.calls == ["team-a", "team-b"]

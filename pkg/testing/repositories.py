@@ -82,3 +82,20 @@ class StaticCredentialResolver:
         if not values:
             raise errors.NotFoundError(f'secret "{namespace}/{secret_name}" not found')
         return values.pop(0) if len(values) > 1 else values[0]
+
+
+class StaticCABundles:
+    """A `CABundleResolver` over fixed bundles: namespace -> PEM (a list: handed out in
+    order, the last repeating, as a Secret created or replaced between two reads)."""
+
+    def __init__(self, bundles: dict[str, bytes | list[bytes | None] | None]) -> None:
+        self._bundles = {
+            namespace: list(value) if isinstance(value, list) else [value]
+            for namespace, value in bundles.items()
+        }
+        self.calls: list[str] = []
+
+    async def ca_bundle(self, namespace: str) -> bytes | None:
+        self.calls.append(namespace)
+        values = self._bundles.get(namespace, [None])
+        return values.pop(0) if len(values) > 1 else values[0]

@@ -146,6 +146,7 @@ async def open_engine(
                     allow_local_repositories=bool(runtime.local_repository_roots),
                     local_repository_roots=runtime.local_repository_roots,
                     credential_resolver=resolver,
+                    ca_bundle_resolver=ca_bundles if runtime.use_user_cabundle else None,
                     retry_attempts=max(1, runtime.repo_operation_retry_attempts),
                 )
             ),

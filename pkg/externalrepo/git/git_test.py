@@ -520,23 +520,6 @@ async def test_unreachable_remote_is_backend_unavailable(git_cache: cache.GitCac
 # --- per-namespace CA bundles (--use-user-cabundle) ---------------------------------------------
 
 
-class _CABundles:
-    """A `CABundleResolver` over fixed bundles: namespace -> PEM (a list: handed out in
-    order, the last repeating, as a Secret created or replaced between two reads)."""
-
-    def __init__(self, bundles: dict[str, bytes | list[bytes | None] | None]) -> None:
-        self._bundles = {
-            namespace: list(value) if isinstance(value, list) else [value]
-            for namespace, value in bundles.items()
-        }
-        self.calls: list[str] = []
-
-    async def ca_bundle(self, namespace: str) -> bytes | None:
-        self.calls.append(namespace)
-        values = self._bundles.get(namespace, [None])
-        return values.pop(0) if len(values) > 1 else values[0]
-
-
 @pytest.fixture
 def private_ca(tmp_path: Path) -> gitserver.TlsFiles:
     """A self-signed certificate: the private CA and the server's certificate in one."""
@@ -559,7 +542,9 @@ def private_ca_server(
         yield server
 
 
-def _ca_options(git_cache: cache.GitCache, bundles: _CABundles) -> git.GitRepositoryOptions:
+def _ca_options(
+    git_cache: cache.GitCache, bundles: repositories.StaticCABundles
+) -> git.GitRepositoryOptions:
     resolver = repositories.StaticCredentialResolver(
         {
             (namespace, "git-auth"): credentials.BasicAuth("porch", "s3cret")
@@ -578,7 +563,7 @@ async def test_a_namespace_ca_bundle_is_trusted_for_its_repositories_only(
     url = server.repo_url("nephio/porch-test.git")
     assert url.startswith("https://")
     process_wide = (pygit2.settings.ssl_cert_file, pygit2.settings.ssl_cert_dir)
-    bundles = _CABundles({"team-a": private_ca.cert.read_bytes()})
+    bundles = repositories.StaticCABundles({"team-a": private_ca.cert.read_bytes()})
     options = _ca_options(git_cache, bundles)
     repo = await git.open_repository(
         repositories.repository_object("porch-test", url, namespace="team-a", secret="git-auth"),
@@ -631,7 +616,7 @@ async def test_a_wrong_bundle_is_a_certificate_error_without_credentials(
 ) -> None:
     url = private_ca_server.repo_url("nephio/porch-test.git")
     with_user = url.replace("https://", "https://porch:in-url-s3cret@")
-    bundles = _CABundles(
+    bundles = repositories.StaticCABundles(
         {"team-a": gitserver.make_self_signed_cert(tmp_path / "other").cert.read_bytes()}
     )
     with pytest.raises(errors.BackendUnavailableError) as refused:
@@ -655,7 +640,7 @@ async def test_a_ca_bundle_created_after_the_repository_failed_is_picked_up(
     git_cache: cache.GitCache,
 ) -> None:
     url = private_ca_server.repo_url("nephio/porch-test.git")
-    bundles = _CABundles({"team-a": [None, private_ca.cert.read_bytes()]})
+    bundles = repositories.StaticCABundles({"team-a": [None, private_ca.cert.read_bytes()]})
     repo = await git.open_repository(
         repositories.repository_object("porch-test", url, namespace="team-a", secret="git-auth"),
         _ca_options(git_cache, bundles),
@@ -677,7 +662,7 @@ async def test_wrong_credentials_over_a_private_ca_are_an_authentication_error(
     options = _options(
         git_cache,
         credential_resolver=wrong,
-        ca_bundle_resolver=_CABundles({"team-a": private_ca.cert.read_bytes()}),
+        ca_bundle_resolver=repositories.StaticCABundles({"team-a": private_ca.cert.read_bytes()}),
     )
     with pytest.raises(errors.BackendUnavailableError, match=r"authentication to .* failed"):
         await git.open_repository(

@@ -528,6 +528,27 @@ def _cli_error(operation: str, url: str, returncode: int, stderr: str) -> Transp
     )
 
 
+def list_remote_refs(
+    url: str,
+    credential: credentials.Credential | None,
+    *,
+    ca_bundle: bytes,
+    timeout: float = FETCH_TIMEOUT,
+) -> set[str]:
+    """The ref names `url` advertises (`git ls-remote`), trusting `ca_bundle` besides the
+    system's CAs: libgit2's `list_heads` for a remote with its own CA bundle (module doc).
+
+    Raises `AuthenticationError`, `CertificateError` or `TransportError`.
+    """
+    args = ["git", "ls-remote", "--", url]
+    result = _run_git(args, url, credential, "ls-remote", timeout=timeout, ca_bundle=ca_bundle)
+    if result.returncode != 0:
+        raise _cli_error(
+            "ls-remote", url, result.returncode, result.stderr.replace(url, redact(url)).strip()
+        )
+    return {line.partition("\t")[2] for line in result.stdout.splitlines() if "\t" in line}
+
+
 def _ref_values(repo: pygit2.Repository) -> dict[str, object]:
     return {reference.name: reference.target for reference in repo.references.iterator()}
 

@@ -92,6 +92,7 @@ def _read_remote(
     *,
     where: str,
     credential: credentials.Credential | None,
+    ca_bundle: bytes | None,
     work_dir: Path | None,
     attempts: int,
     delay: float,
@@ -100,18 +101,29 @@ def _read_remote(
         repo = pygit2.init_repository(tmp, bare=True)
         try:
             try:
-                heads = repo.remotes.create_anonymous(url).list_heads(
-                    callbacks=transport.RemoteCallbacks(credential)
+                advertised = (
+                    {
+                        head.name
+                        for head in repo.remotes.create_anonymous(url).list_heads(
+                            callbacks=transport.RemoteCallbacks(credential)
+                        )
+                    }
+                    if ca_bundle is None
+                    else transport.list_remote_refs(url, credential, ca_bundle=ca_bundle)
                 )
             except transport.TransportError as err:
                 raise transport.to_repository_error(
                     err, f"cannot clone Git repository {url}"
                 ) from err
             except pygit2.GitError as err:
+                failure = (
+                    transport.CertificateError(url, str(err))
+                    if isinstance(err, pygit2.CertificateError)
+                    else transport.TransportError(str(err))
+                )
                 raise transport.to_repository_error(
-                    transport.TransportError(str(err)), f"cannot clone Git repository {url}"
+                    failure, f"cannot clone Git repository {url}"
                 ) from err
-            advertised = {head.name for head in heads}
             found = next((n for n in _candidates(ref, directory) if n in advertised), None)
             refspecs = [f"+{found}:{found}"] if found is not None else None
             repo.remotes.create(refs.ORIGIN, url, refs.FETCH_REFSPECS[0])
@@ -125,6 +137,7 @@ def _read_remote(
                     refspecs=refspecs,
                     prune=False,
                     depth=1 if found is not None else 0,
+                    ca_bundle=ca_bundle,
                 )
             except transport.TransportError as err:
                 raise transport.to_repository_error(
@@ -151,6 +164,7 @@ async def read_package(
     directory: str,
     *,
     credential: credentials.Credential | None = None,
+    ca_bundle: bytes | None = None,
     allow_local_repositories: bool = False,
     local_repository_roots: Sequence[Path] = (),
     work_dir: Path | None = None,
@@ -163,8 +177,10 @@ async def read_package(
     Raises `InvalidRepositoryError`/`ForbiddenError` (URL refused by `urls.check_url`),
     `NotFoundError` ("cannot find package <directory>@<ref>: ..." when the ref or a Kptfile at
     the directory is missing), `BackendUnavailableError` (remote unreachable, credentials
-    refused). Runs the blocking git work in a worker thread; `work_dir` holds the temporary
-    repository (default: the system's temporary directory).
+    refused, certificate not trusted). `ca_bundle`: PEM CAs trusted for this read besides
+    the system's (an https remote behind a private CA; read with the git CLI then). Runs the
+    blocking git work in a worker thread; `work_dir` holds the temporary repository
+    (default: the system's temporary directory).
     """
     checked = urls.check_url(
         url, allow_local=allow_local_repositories, local_roots=local_repository_roots
@@ -180,6 +196,7 @@ async def read_package(
             directory,
             where=where,
             credential=credential,
+            ca_bundle=ca_bundle,
             work_dir=work_dir,
             attempts=retry_attempts,
             delay=retry_delay,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pkg.externalrepo.git import upstream
-from pkg.repository import errors
+from pkg.repository import credentials, errors
 from pkg.testing import gitserver, repositories
 
 
@@ -100,3 +100,27 @@ async def test_local_repositories_follow_the_server_policy(
             allow_local_repositories=True,
             local_repository_roots=[tmp_path / "elsewhere"],
         )
+
+
+async def test_an_https_remote_behind_a_private_ca_is_read_with_its_bundle(
+    tmp_path: Path,
+) -> None:
+    # A self-signed certificate: the private CA and the server's certificate in one, so
+    # nothing trusts the server unless the bundle is given.
+    tls = gitserver.make_self_signed_cert(tmp_path / "private-ca")
+    with gitserver.GitServer(tmp_path / "srv", basic_auth=("porch", "s3cret"), tls=tls) as srv:
+        srv.create_from_bundle("blueprints.git", repositories.TEST_BLUEPRINTS_BUNDLE)
+        url = srv.repo_url("blueprints.git")
+        login = credentials.BasicAuth("porch", "s3cret")
+        read = await upstream.read_package(
+            url, "basens/v1", "basens", credential=login, ca_bundle=tls.cert.read_bytes()
+        )
+        assert read.commit == _rev_parse(srv.path("blueprints.git"), "basens/v1")
+        assert "Kptfile" in read.files
+        # A commit no ref names: everything is fetched, through the same trusted channel.
+        again = await upstream.read_package(
+            url, read.commit, "basens", credential=login, ca_bundle=tls.cert.read_bytes()
+        )
+        assert again.files == read.files
+        with pytest.raises(errors.BackendUnavailableError, match="not trusted"):
+            await upstream.read_package(url, "basens/v1", "basens", credential=login)
