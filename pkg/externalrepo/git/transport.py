@@ -282,13 +282,18 @@ def fetch(
         )
     except AuthenticationError:
         raise
-    except pygit2.CertificateError as err:
-        raise CertificateError(repo.remotes[refs.ORIGIN].url or "origin", str(err)) from err
     except (pygit2.GitError, OSError) as err:
-        if _is_auth_failure(str(err)):
-            raise AuthenticationError(str(err)) from err
-        raise TransportError(str(err)) from err
+        raise from_libgit2(err, repo.remotes[refs.ORIGIN].url or "origin") from err
     return callbacks.tips_changed
+
+
+def from_libgit2(err: pygit2.GitError | OSError, url: str) -> TransportError:
+    """The transport error a failed libgit2 network call (to `url`) stands for."""
+    if isinstance(err, pygit2.CertificateError):
+        return CertificateError(url, str(err))
+    if _is_auth_failure(str(err)):
+        return AuthenticationError(str(err))
+    return TransportError(str(err))
 
 
 def _system_ca_file() -> str | None:

@@ -116,13 +116,8 @@ def _read_remote(
                     err, f"cannot clone Git repository {url}"
                 ) from err
             except pygit2.GitError as err:
-                failure = (
-                    transport.CertificateError(url, str(err))
-                    if isinstance(err, pygit2.CertificateError)
-                    else transport.TransportError(str(err))
-                )
                 raise transport.to_repository_error(
-                    failure, f"cannot clone Git repository {url}"
+                    transport.from_libgit2(err, url), f"cannot clone Git repository {url}"
                 ) from err
             found = next((n for n in _candidates(ref, directory) if n in advertised), None)
             refspecs = [f"+{found}:{found}"] if found is not None else None
