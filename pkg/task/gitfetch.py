@@ -96,7 +96,7 @@ class GitFetcher:
 
     async def _ca_bundle(self, namespace: str, url: str) -> bytes | None:
         resolver = self._options.ca_bundle_resolver
-        if resolver is None or not url.lower().startswith("https://"):
+        if resolver is None or not urls.uses_tls(url):
             return None
         return await resolver.ca_bundle(namespace)
 

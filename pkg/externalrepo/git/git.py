@@ -167,11 +167,6 @@ def _validate_url(url: str, options: GitRepositoryOptions) -> str:
     )
 
 
-def _uses_tls(url: str) -> bool:
-    """Whether `url` (already validated) is reached over https, where a CA bundle applies."""
-    return url.lower().startswith("https://")
-
-
 def _is_local_bare_repository(url: str) -> bool:
     """Whether `url` (already validated) is a local bare repository, used in place."""
     if urls.local_path(url) is None:
@@ -234,7 +229,7 @@ async def open_repository(
                 )
             credential = await options.credential_resolver.resolve(key.namespace, secret_name)
         ca_bundle: bytes | None = None
-        if options.ca_bundle_resolver is not None and _uses_tls(url):
+        if options.ca_bundle_resolver is not None and urls.uses_tls(url):
             ca_bundle = await options.ca_bundle_resolver.ca_bundle(key.namespace)
         author: commit.Author | None = None
         if git_spec.author or git_spec.email:
@@ -531,7 +526,7 @@ class GitRepository:
                 return await self._clone.run(fn)
             except transport.CertificateError:
                 ca_resolver = self._options.ca_bundle_resolver
-                if ca_resolver is None or not _uses_tls(self._url):
+                if ca_resolver is None or not urls.uses_tls(self._url):
                     raise
                 # The CA Secret may have been created or replaced since we read it.
                 bundle = await ca_resolver.ca_bundle(self._key.namespace)

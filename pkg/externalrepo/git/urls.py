@@ -17,10 +17,16 @@ from pathlib import Path
 
 from pkg.repository import errors
 
-__all__ = ["check_url", "local_path"]
+__all__ = ["check_url", "local_path", "uses_tls"]
 
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:")
 _REMOTE_SCHEMES = ("http", "https", "ssh")
+
+
+def uses_tls(url: str) -> bool:
+    """Whether `url` (already checked) is reached over https, where a namespace's CA bundle
+    (`--use-user-cabundle`) applies."""
+    return url.lower().startswith("https://")
 
 
 def local_path(url: str) -> str | None:
