@@ -56,14 +56,12 @@ the ``system:authenticated`` group. Tokens and certificates are never logged.
 from __future__ import annotations
 
 import asyncio
-import collections
 import csv
 import hmac
 import io
 import json
 import logging
 import secrets
-import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -263,6 +261,13 @@ def _reviewed_user(status: Mapping[str, Any], audiences: tuple[str, ...]) -> use
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Reviewed:
+    """A cached TokenReview answer: the user, or None for a denial."""
+
+    info: user.UserInfo | None
+
+
 class TokenReviewAuthenticator:
     """Bearer tokens the cluster vouches for, through a cached, shared TokenReview per token
     (module docstring). Use it from one event loop."""
@@ -280,12 +285,11 @@ class TokenReviewAuthenticator:
         self._success_ttl = cache_ttl
         self._failure_ttl = min(failure_cache_ttl, cache_ttl)
         self._audiences = tuple(audiences)
-        self._cache_size = cache_size
         # Cache keys are HMACs under a key that never leaves this object, so the cache holds
         # nothing a token could be recovered or checked from.
         self._key = secrets.token_bytes(32)
-        self._cache: collections.OrderedDict[bytes, tuple[float, user.UserInfo | None]] = (
-            collections.OrderedDict()
+        self._cache: clusterreview.AnswerCache[bytes, _Reviewed] = clusterreview.AnswerCache(
+            cache_size
         )
         self._reviewing: dict[bytes, asyncio.Task[user.UserInfo | None]] = {}
 
@@ -295,11 +299,7 @@ class TokenReviewAuthenticator:
         key = hmac.digest(self._key, token.encode(), "sha256")
         cached = self._cache.get(key)
         if cached is not None:
-            expires, info = cached
-            if expires > time.monotonic():
-                self._cache.move_to_end(key)
-                return info
-            del self._cache[key]
+            return cached.info
         task = self._reviewing.get(key)
         if task is None:
             task = asyncio.get_running_loop().create_task(self._ask(key, token))
@@ -333,11 +333,7 @@ class TokenReviewAuthenticator:
                 str(status["error"]).replace(token, "<token>"),
             )
         ttl = self._success_ttl if info is not None else self._failure_ttl
-        if ttl > 0:
-            self._cache[key] = (time.monotonic() + ttl, info)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, _Reviewed(info), ttl)
         return info
 
 

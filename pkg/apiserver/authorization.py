@@ -16,7 +16,6 @@ Kubernetes' message (:func:`forbidden`). ``pkg.cmd.server`` picks the authorizer
 
 from __future__ import annotations
 
-import collections
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,9 +178,8 @@ class WebhookAuthorizer:
         self._review = review
         self._allow_ttl = allow_ttl
         self._deny_ttl = deny_ttl
-        self._clock = clock
-        self._cache: collections.OrderedDict[tuple[object, ...], tuple[float, Decision]] = (
-            collections.OrderedDict()
+        self._cache: clusterreview.AnswerCache[tuple[object, ...], Decision] = (
+            clusterreview.AnswerCache(_CACHE_SIZE, clock)
         )
 
     async def authorize(self, attributes: Attributes) -> Decision:
@@ -189,12 +187,10 @@ class WebhookAuthorizer:
             return Decision(True)
         if user.SYSTEM_MASTERS in attributes.user.groups:
             return Decision(True)
-        now = self._clock()
         key = _cache_key(attributes)
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            self._cache.move_to_end(key)
-            return cached[1]
+        if cached is not None:
+            return cached
         try:
             # The kubernetes client blocks (urllib3): off the event loop, on review threads.
             response = await clusterreview.run(self._review, _review_body(attributes))
@@ -203,9 +199,5 @@ class WebhookAuthorizer:
         status = response.get("status") or {}
         allowed = bool(status.get("allowed")) and not bool(status.get("denied"))
         decision = Decision(allowed, str(status.get("reason") or ""))
-        ttl = self._allow_ttl if allowed else self._deny_ttl
-        self._cache[key] = (now + ttl, decision)
-        self._cache.move_to_end(key)
-        while len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self._cache.put(key, decision, self._allow_ttl if allowed else self._deny_ttl)
         return decision
